@@ -1,0 +1,19 @@
+/** `sendmessage`: {"action":"sendmessage","roomId":"1","message":"Hei kaikki!"} */
+import { SendMessageBody, validate } from '../shared/domain/protocol.js';
+import { sendLimitsConfig } from '../shared/runtime/config.js';
+import { createLogger } from '../shared/runtime/logger.js';
+import { roomDeps } from '../shared/runtime/room-deps.js';
+import { wsRoute } from '../shared/runtime/ws-route-handler.js';
+import { sendMessage } from '../shared/use-cases/send-message.js';
+
+const deps = { ...roomDeps(), limits: sendLimitsConfig() };
+
+export const handler = wsRoute(
+  'sendmessage',
+  createLogger('chat-sendmessage'),
+  async ({ connectionId, frame }) => {
+    const { roomId, message } = validate(SendMessageBody, frame);
+    const membership = await sendMessage(deps, { connectionId, roomId, message });
+    return { roomId: membership.roomId };
+  },
+);

@@ -1,0 +1,70 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import {
+  ApiGatewayManagementApiClient,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { DEFAULT_RETRY, type RetryPolicy, withRetry } from '../domain/retry.js';
+import type { ConnectionNotifier, DeliveryResult } from '../ports.js';
+
+interface SdkErrorShape {
+  name?: string;
+  code?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+const statusOf = (error: unknown) => (error as SdkErrorShape | null)?.$metadata?.httpStatusCode;
+
+/** A stale connection: SDK v3 surfaces 410 as GoneException. */
+export function isGone(error: unknown): boolean {
+  return statusOf(error) === 410 || (error as SdkErrorShape | null)?.name === 'GoneException';
+}
+
+/** Throttling (429), server errors (5xx) and transport failures (no HTTP status) are worth retrying. */
+export function isRetryableDelivery(error: unknown): boolean {
+  if (isGone(error)) return false;
+  const status = statusOf(error);
+  return status === undefined || status === 429 || status >= 500;
+}
+
+/**
+ * A management API client with keep-alive sockets sized to the fanout's concurrency. SDK
+ * retries are off: `ApiGatewayNotifier` retries itself, so 410 is never retried and the
+ * policy is the same in tests, locally and in AWS.
+ */
+export function managementApiClient(endpoint: string, maxSockets: number): ApiGatewayManagementApiClient {
+  const agentOptions = { keepAlive: true, maxSockets };
+  return new ApiGatewayManagementApiClient({
+    endpoint,
+    maxAttempts: 1,
+    requestHandler: {
+      httpAgent: new HttpAgent(agentOptions),
+      httpsAgent: new HttpsAgent(agentOptions),
+      connectionTimeout: 2000,
+      requestTimeout: 5000,
+    },
+  });
+}
+
+export class ApiGatewayNotifier implements ConnectionNotifier {
+  private readonly encoder = new TextEncoder();
+
+  constructor(
+    private readonly client: ApiGatewayManagementApiClient,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+  ) {}
+
+  async send(connectionId: string, payload: string): Promise<DeliveryResult> {
+    const command = new PostToConnectionCommand({
+      ConnectionId: connectionId,
+      Data: this.encoder.encode(payload),
+    });
+    try {
+      await withRetry(() => this.client.send(command), isRetryableDelivery, this.retry);
+      return 'delivered';
+    } catch (error) {
+      if (isGone(error)) return 'gone';
+      throw error;
+    }
+  }
+}

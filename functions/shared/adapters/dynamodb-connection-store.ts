@@ -1,0 +1,340 @@
+/**
+ * ConnectionStore on one DynamoDB table (pk/sk strings, TTL attribute `ttl`):
+ *
+ *   pk = conn#<connectionId>  sk = meta             the connection (role, principal, send window)
+ *   pk = conn#<connectionId>  sk = room#<roomId>    the rooms a connection is in (with nickname)
+ *   pk = room#<roomId>        sk = member#<connId>  the members of a room (Query, never Scan)
+ *   pk = room#<roomId>        sk = nick#<key>       nickname reservation (unique per room)
+ *
+ * Connection items also carry gsi1pk = conns#<shard>, gsi1sk = connectionId: a sparse,
+ * keys-only index that lets broadcast read every connection at a cost that grows with the
+ * number of connections, not with the table.
+ */
+import { createHash } from 'node:crypto';
+import {
+  type AttributeValue,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  paginateQuery,
+  type QueryCommandInput,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  AlreadyInRoomError,
+  ConnectionNotFoundError,
+  NicknameTakenError,
+  NotInRoomError,
+} from '../domain/errors.js';
+import { nicknameKey } from '../domain/rules.js';
+import type { Connection, ConnectionStore, Membership, Role } from '../ports.js';
+
+/** API Gateway closes every connection after 2 h; TTL cleans up after a lost `$disconnect`. */
+export const CONNECTION_TTL_SECONDS = 2 * 60 * 60 + 15 * 60;
+export const CONNECTION_INDEX = 'ConnectionsByShard';
+export const CONNECTION_SHARDS = 8;
+
+const key = {
+  connection: (id: string) => ({ pk: { S: `conn#${id}` }, sk: { S: 'meta' } }),
+  roomOf: (id: string, roomId: string) => ({ pk: { S: `conn#${id}` }, sk: { S: `room#${roomId}` } }),
+  member: (roomId: string, id: string) => ({ pk: { S: `room#${roomId}` }, sk: { S: `member#${id}` } }),
+  nickname: (roomId: string, nickname: string) => ({
+    pk: { S: `room#${roomId}` },
+    sk: { S: `nick#${nicknameKey(nickname)}` },
+  }),
+};
+
+export function shardOf(connectionId: string): number {
+  return createHash('sha1').update(connectionId).digest().readUInt16BE(0) % CONNECTION_SHARDS;
+}
+
+type Item = Record<string, AttributeValue>;
+const str = (item: Item, name: string): string => item[name]?.S ?? '';
+
+function toMembership(item: Item): Membership {
+  return {
+    connectionId: str(item, 'connectionId'),
+    roomId: str(item, 'roomId'),
+    nickname: str(item, 'nickname'),
+  };
+}
+
+export interface DynamoDbConnectionStoreOptions {
+  now?: () => Date;
+}
+
+export class DynamoDbConnectionStore implements ConnectionStore {
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+    options: DynamoDbConnectionStoreOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  private expiry(): AttributeValue {
+    return { N: String(Math.floor(this.now().getTime() / 1000) + CONNECTION_TTL_SECONDS) };
+  }
+
+  async putConnection(c: Connection): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          ...key.connection(c.connectionId),
+          connectionId: { S: c.connectionId },
+          role: { S: c.role },
+          principalId: { S: c.principalId },
+          connectedAt: { N: String(c.connectedAt) },
+          gsi1pk: { S: `conns#${shardOf(c.connectionId)}` },
+          gsi1sk: { S: c.connectionId },
+          ttl: this.expiry(),
+        },
+      }),
+    );
+  }
+
+  async getConnection(connectionId: string): Promise<Connection | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: key.connection(connectionId),
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) return undefined;
+    return {
+      connectionId,
+      role: str(Item, 'role') as Role,
+      principalId: str(Item, 'principalId'),
+      connectedAt: Number(Item.connectedAt?.N ?? 0),
+    };
+  }
+
+  async enterRoom(m: Membership): Promise<string[]> {
+    const ttl = this.expiry();
+    const attributes = {
+      connectionId: { S: m.connectionId },
+      roomId: { S: m.roomId },
+      nickname: { S: m.nickname },
+      ttl,
+    };
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: key.connection(m.connectionId),
+                ConditionExpression: 'attribute_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...key.roomOf(m.connectionId, m.roomId), ...attributes },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...key.member(m.roomId, m.connectionId), ...attributes },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...key.nickname(m.roomId, m.nickname), ...attributes },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        const failed = (i: number) => error.CancellationReasons?.[i]?.Code === 'ConditionalCheckFailed';
+        if (failed(0)) throw new ConnectionNotFoundError();
+        if (failed(1)) throw new AlreadyInRoomError(m.roomId);
+        if (failed(3)) throw new NicknameTakenError(m.nickname, m.roomId);
+      }
+      throw error;
+    }
+    const members: string[] = [];
+    for await (const page of this.roomMembers(m.roomId)) members.push(...page.map((p) => p.nickname));
+    return members;
+  }
+
+  async exitRoom(connectionId: string, roomId: string): Promise<Membership> {
+    const membership = await this.getMembership(connectionId, roomId);
+    if (!membership) throw new NotInRoomError(roomId);
+    try {
+      await this.client.send(new TransactWriteItemsCommand({ TransactItems: this.leaveItems(membership) }));
+    } catch (error) {
+      // Someone else removed it between our read and write (a racing exit or disconnect).
+      if (error instanceof TransactionCanceledException) throw new NotInRoomError(roomId);
+      throw error;
+    }
+    return membership;
+  }
+
+  /** Deletes a membership's three items; the nickname only while it is still this connection's. */
+  private leaveItems(m: Membership) {
+    return [
+      {
+        Delete: {
+          TableName: this.tableName,
+          Key: key.roomOf(m.connectionId, m.roomId),
+          ConditionExpression: 'attribute_exists(pk)',
+        },
+      },
+      { Delete: { TableName: this.tableName, Key: key.member(m.roomId, m.connectionId) } },
+      {
+        Delete: {
+          TableName: this.tableName,
+          Key: key.nickname(m.roomId, m.nickname),
+          ConditionExpression: 'attribute_not_exists(pk) OR connectionId = :c',
+          ExpressionAttributeValues: { ':c': { S: m.connectionId } },
+        },
+      },
+    ];
+  }
+
+  async getMembership(connectionId: string, roomId: string): Promise<Membership | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: key.roomOf(connectionId, roomId),
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? toMembership(Item) : undefined;
+  }
+
+  async listMemberships(connectionId: string): Promise<Membership[]> {
+    const memberships: Membership[] = [];
+    for await (const items of this.query({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :room)',
+      ExpressionAttributeValues: { ':pk': { S: `conn#${connectionId}` }, ':room': { S: 'room#' } },
+      ConsistentRead: true,
+    })) {
+      memberships.push(...items.map(toMembership));
+    }
+    return memberships;
+  }
+
+  async *roomMembers(roomId: string): AsyncIterable<Membership[]> {
+    for await (const items of this.query({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :member)',
+      // TTL deletion lags; an expired membership is treated as gone already.
+      FilterExpression: '#ttl > :now',
+      ProjectionExpression: 'connectionId, roomId, nickname',
+      ExpressionAttributeNames: { '#ttl': 'ttl' },
+      ExpressionAttributeValues: {
+        ':pk': { S: `room#${roomId}` },
+        ':member': { S: 'member#' },
+        ':now': { N: String(Math.floor(this.now().getTime() / 1000)) },
+      },
+      ConsistentRead: true,
+    })) {
+      if (items.length > 0) yield items.map(toMembership);
+    }
+  }
+
+  async *allConnections(): AsyncIterable<string[]> {
+    for (let shard = 0; shard < CONNECTION_SHARDS; shard++) {
+      for await (const items of this.query({
+        IndexName: CONNECTION_INDEX,
+        KeyConditionExpression: 'gsi1pk = :shard',
+        ExpressionAttributeValues: { ':shard': { S: `conns#${shard}` } },
+      })) {
+        if (items.length > 0) yield items.map((item) => str(item, 'gsi1sk'));
+      }
+    }
+  }
+
+  async removeConnection(connectionId: string): Promise<Membership[]> {
+    const memberships = await this.listMemberships(connectionId);
+    for (const m of memberships) {
+      try {
+        await this.client.send(new TransactWriteItemsCommand({ TransactItems: this.leaveItems(m) }));
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        // Already gone (racing exit) or the nickname is someone else's: remove what is ours.
+        await this.client.send(
+          new DeleteItemCommand({ TableName: this.tableName, Key: key.roomOf(m.connectionId, m.roomId) }),
+        );
+        await this.client.send(
+          new DeleteItemCommand({ TableName: this.tableName, Key: key.member(m.roomId, m.connectionId) }),
+        );
+      }
+    }
+    await this.client.send(
+      new DeleteItemCommand({ TableName: this.tableName, Key: key.connection(connectionId) }),
+    );
+    return memberships;
+  }
+
+  async takeSendToken(
+    connectionId: string,
+    limit: number,
+    windowSeconds: number,
+    now: Date,
+  ): Promise<boolean> {
+    const window = String(Math.floor(now.getTime() / 1000 / windowSeconds) * windowSeconds);
+    const update = (input: { expression: string; condition: string; values: Item }) =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key.connection(connectionId),
+          UpdateExpression: input.expression,
+          ConditionExpression: input.condition,
+          ExpressionAttributeValues: input.values,
+        }),
+      );
+    // Two rounds: a concurrent request may open the new window between our two updates.
+    for (let round = 0; round < 2; round++) {
+      try {
+        await update({
+          expression: 'SET sendCount = sendCount + :one',
+          condition: 'sendWindow = :w AND sendCount < :limit',
+          values: { ':one': { N: '1' }, ':w': { N: window }, ':limit': { N: String(limit) } },
+        });
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      try {
+        await update({
+          expression: 'SET sendWindow = :w, sendCount = :one',
+          condition: 'attribute_exists(pk) AND (attribute_not_exists(sendWindow) OR sendWindow < :w)',
+          values: { ':one': { N: '1' }, ':w': { N: window } },
+        });
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    return false;
+  }
+
+  private async *query(input: Omit<QueryCommandInput, 'TableName'>): AsyncGenerator<Item[]> {
+    for await (const page of paginateQuery(
+      { client: this.client },
+      { TableName: this.tableName, ...input },
+    )) {
+      yield page.Items ?? [];
+    }
+  }
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+}
