@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Static checks + build of the SAM template (npm run validate):
+#   cfn-lint, sam validate --lint, sam build (no container), checkov.
+# Needs the Python tools from scripts/setup-python-tools.sh. Runs every check, then exits non-zero if any
+# failed. Env overrides: TEMPLATE (default template.yaml), SAM_BUILD_FLAGS (extra `sam build` flags,
+# e.g. "--cached --parallel" for faster local rebuilds).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+TEMPLATE="${TEMPLATE:-template.yaml}"
+VENV="$ROOT/.venv"
+
+export SAM_CLI_TELEMETRY=0
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-${AWS_REGION:-us-east-1}}"
+export BC_SKIP_MAPPING=TRUE # checkov: do not download guideline mappings from the Bridgecrew API
+
+if [[ ! -f "$VENV/bin/activate" ]]; then
+  echo "sam-checks: $VENV missing; run: bash scripts/setup-python-tools.sh" >&2
+  exit 1
+fi
+# shellcheck disable=SC1091
+source "$VENV/bin/activate"
+# sam build (BuildMethod: esbuild) looks for esbuild on PATH; use the project's pinned one.
+export PATH="$ROOT/node_modules/.bin:$PATH"
+
+if [[ ! -f "$TEMPLATE" ]]; then
+  echo "sam-checks: $TEMPLATE not found in $ROOT" >&2
+  exit 1
+fi
+
+failed=()
+run() {
+  local name="$1"
+  shift
+  local t0=$SECONDS
+  echo "::: sam-checks: $name"
+  if "$@"; then
+    echo "::: sam-checks: $name OK ($((SECONDS - t0))s)"
+  else
+    echo "::: sam-checks: $name FAILED ($((SECONDS - t0))s)" >&2
+    failed+=("$name")
+  fi
+}
+
+checkov_args=(-f "$TEMPLATE" --framework cloudformation --quiet --compact)
+if [[ -f .checkov.yaml ]]; then
+  # Skips (skip-check: [...]) and other settings live in checkov's native config file format.
+  checkov_args+=(--config-file .checkov.yaml)
+fi
+
+# No --cached by default: CI starts from a fresh clone (nothing to reuse), and a stale cache is worse
+# than a slower build. Not using a container: no Docker here; Node 20 on PATH builds the functions.
+run "cfn-lint" cfn-lint "$TEMPLATE"
+run "sam validate --lint" sam validate --lint --template-file "$TEMPLATE"
+# shellcheck disable=SC2086 # SAM_BUILD_FLAGS is deliberately word-split
+run "sam build" sam build --template-file "$TEMPLATE" ${SAM_BUILD_FLAGS:-}
+run "checkov" checkov "${checkov_args[@]}"
+
+if ((${#failed[@]})); then
+  echo "sam-checks: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "sam-checks: all checks passed"
