@@ -3,7 +3,18 @@
  * events are built here so every event has `type`, a unique `id` and an ISO-8601 `at`.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import {
+  literal,
+  object,
+  optional,
+  type output,
+  pipe,
+  refine,
+  regex,
+  string,
+  transform,
+  type ZodMiniType,
+} from 'zod/mini';
 import { BadRequestError, type ErrorCode, MessageTooLongError } from './errors.js';
 import {
   MAX_MESSAGE_BYTES,
@@ -14,38 +25,37 @@ import {
   utf8Bytes,
 } from './rules.js';
 
-const roomId = z
-  .string({ error: 'roomId must be a string' })
-  .regex(ROOM_ID_PATTERN, `roomId must be 1-${MAX_ROOM_ID_LENGTH} characters of A-Z, a-z, 0-9, _ or -`);
+// zod/mini with named imports: tree-shakes to ~15 KB, where the classic API bundles ~450 KB.
+const roomId = string({ error: 'roomId must be a string' }).check(
+  regex(ROOM_ID_PATTERN, `roomId must be 1-${MAX_ROOM_ID_LENGTH} characters of A-Z, a-z, 0-9, _ or -`),
+);
 
-const nickname = z
-  .string({ error: 'nickname must be a string' })
-  .transform((s) => s.normalize('NFC'))
-  .refine((s) => [...s].length >= 1 && [...s].length <= MAX_NICKNAME_LENGTH, {
+const nickname = pipe(
+  string({ error: 'nickname must be a string' }),
+  transform((s: string) => s.normalize('NFC')),
+).check(
+  refine((s) => [...s].length >= 1 && [...s].length <= MAX_NICKNAME_LENGTH, {
     error: `nickname must be 1-${MAX_NICKNAME_LENGTH} characters`,
-  })
-  .refine((s) => NICKNAME_PATTERN.test(s), {
+  }),
+  refine((s) => NICKNAME_PATTERN.test(s), {
     error: "nickname may contain letters, digits, single spaces and _ . ' - only",
-  });
+  }),
+);
 
 /** Message text is delivered verbatim; only its presence and size are checked. */
-const message = z
-  .string({ error: 'message must be a string' })
-  .refine((s) => s.trim().length > 0, { error: 'message must not be empty' });
+const message = string({ error: 'message must be a string' }).check(
+  refine((s) => s.trim().length > 0, { error: 'message must not be empty' }),
+);
 
-export const EnterRoomBody = z.object({ action: z.literal('enterroom'), roomId, nickname });
-export const ExitRoomBody = z.object({ action: z.literal('exitroom'), roomId: roomId.optional() });
-export const SendMessageBody = z.object({
-  action: z.literal('sendmessage'),
-  roomId: roomId.optional(),
-  message,
-});
-export const BroadcastBody = z.object({ action: z.literal('broadcast'), message });
+export const EnterRoomBody = object({ action: literal('enterroom'), roomId, nickname });
+export const ExitRoomBody = object({ action: literal('exitroom'), roomId: optional(roomId) });
+export const SendMessageBody = object({ action: literal('sendmessage'), roomId: optional(roomId), message });
+export const BroadcastBody = object({ action: literal('broadcast'), message });
 
-export type EnterRoomRequest = z.infer<typeof EnterRoomBody>;
-export type ExitRoomRequest = z.infer<typeof ExitRoomBody>;
-export type SendMessageRequest = z.infer<typeof SendMessageBody>;
-export type BroadcastRequest = z.infer<typeof BroadcastBody>;
+export type EnterRoomRequest = output<typeof EnterRoomBody>;
+export type ExitRoomRequest = output<typeof ExitRoomBody>;
+export type SendMessageRequest = output<typeof SendMessageBody>;
+export type BroadcastRequest = output<typeof BroadcastBody>;
 
 export const ACTIONS = ['enterroom', 'exitroom', 'sendmessage', 'broadcast'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -67,14 +77,13 @@ export function parseJsonObject(body: string | null | undefined): Record<string,
 }
 
 /** Validates a parsed frame against a schema; the first problem becomes a readable BadRequestError. */
-export function validate<T>(schema: z.ZodType<T>, value: unknown): T {
+export function validate<T>(schema: ZodMiniType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const field = issue?.path.join('.');
-    const text =
-      issue?.code === 'invalid_type' && issue.input === undefined ? `${field} is required` : issue?.message;
-    throw new BadRequestError(text ?? 'Invalid request.');
+    const [field] = issue?.path ?? [];
+    const missing = typeof field === 'string' && (value as Record<string, unknown>)[field] === undefined;
+    throw new BadRequestError(missing ? `${field} is required` : (issue?.message ?? 'Invalid request.'));
   }
   const data = result.data as T & { message?: unknown };
   if (typeof data.message === 'string' && utf8Bytes(data.message) > MAX_MESSAGE_BYTES) {

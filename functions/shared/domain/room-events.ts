@@ -3,52 +3,62 @@
  * fanout (consumer) on the SQS FIFO queue. The fanout validates every record against it.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import {
+  array,
+  discriminatedUnion,
+  iso,
+  literal,
+  maxLength,
+  minLength,
+  object,
+  type output,
+  string,
+} from 'zod/mini';
 
 export const ROOM_EVENT_VERSION = 1;
 /** MessageGroupId for admin broadcasts (room ids cannot contain ':' so this cannot clash). */
 export const BROADCAST_GROUP = 'broadcast:all';
 
 const base = {
-  v: z.literal(ROOM_EVENT_VERSION),
-  id: z.string().min(1).max(80),
-  at: z.iso.datetime(),
+  v: literal(ROOM_EVENT_VERSION),
+  id: string().check(minLength(1), maxLength(80)),
+  at: iso.datetime(),
 };
 
-export const RoomEventSchema = z.discriminatedUnion('kind', [
-  z.object({
+export const RoomEventSchema = discriminatedUnion('kind', [
+  object({
     ...base,
-    kind: z.literal('joined'),
-    roomId: z.string(),
-    connectionId: z.string(),
-    nickname: z.string(),
-    members: z.array(z.string()),
+    kind: literal('joined'),
+    roomId: string(),
+    connectionId: string(),
+    nickname: string(),
+    members: array(string()),
   }),
-  z.object({
+  object({
     ...base,
-    kind: z.literal('message'),
-    roomId: z.string(),
-    connectionId: z.string(),
-    from: z.string(),
-    message: z.string(),
+    kind: literal('message'),
+    roomId: string(),
+    connectionId: string(),
+    from: string(),
+    message: string(),
   }),
-  z.object({
+  object({
     ...base,
-    kind: z.literal('left'),
-    roomId: z.string(),
-    connectionId: z.string(),
-    nickname: z.string(),
-    reason: z.enum(['exit', 'disconnect', 'gone']),
+    kind: literal('left'),
+    roomId: string(),
+    connectionId: string(),
+    nickname: string(),
+    reason: literal(['exit', 'disconnect', 'gone']),
   }),
-  z.object({
+  object({
     ...base,
-    kind: z.literal('broadcast'),
-    from: z.string(),
-    message: z.string(),
+    kind: literal('broadcast'),
+    from: string(),
+    message: string(),
   }),
 ]);
 
-export type RoomEvent = z.infer<typeof RoomEventSchema>;
+export type RoomEvent = output<typeof RoomEventSchema>;
 type DistributiveOmit<T, K extends keyof never> = T extends unknown ? Omit<T, K> : never;
 export type RoomEventInput = DistributiveOmit<RoomEvent, 'v' | 'id' | 'at'>;
 
