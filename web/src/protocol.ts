@@ -1,0 +1,128 @@
+/**
+ * The browser's side of the chat protocol (docs/protocol.md). Event shapes are the server's own
+ * types (type-only import, erased by esbuild); the limits come from the same rules module the
+ * handlers use, so the page checks input exactly as the server will.
+ */
+import type { ErrorCode } from '../../functions/shared/domain/errors.js';
+import type { LeaveReason, ServerEvent } from '../../functions/shared/domain/protocol.js';
+import {
+  MAX_MESSAGE_BYTES,
+  MAX_NICKNAME_LENGTH,
+  MAX_ROOM_ID_LENGTH,
+  NICKNAME_PATTERN,
+  ROOM_ID_PATTERN,
+} from '../../functions/shared/domain/rules.js';
+
+export type { ErrorCode, LeaveReason, ServerEvent };
+
+export type ClientFrame =
+  | { action: 'enterroom'; roomId: string; nickname: string }
+  | { action: 'exitroom'; roomId: string }
+  | { action: 'sendmessage'; roomId: string; message: string }
+  | { action: 'broadcast'; message: string };
+
+const LEAVE_REASONS: readonly string[] = ['exit', 'disconnect', 'gone'];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function strings(record: Record<string, unknown>, ...keys: string[]): boolean {
+  return keys.every((key) => typeof record[key] === 'string');
+}
+
+/**
+ * Parses one text frame from the server. Returns null for anything that is not a well-formed
+ * event of a known type, so a newer server or a stray frame cannot break the page.
+ */
+export function parseServerEvent(data: unknown): ServerEvent | null {
+  if (typeof data !== 'string') return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (!isRecord(value) || !strings(value, 'type', 'id', 'at')) return null;
+  const ok = (() => {
+    switch (value.type) {
+      case 'entered':
+        return (
+          strings(value, 'roomId', 'nickname') &&
+          Array.isArray(value.members) &&
+          value.members.every((m) => typeof m === 'string')
+        );
+      case 'joined':
+        return strings(value, 'roomId', 'nickname');
+      case 'message':
+        return strings(value, 'roomId', 'from', 'message');
+      case 'exited':
+        return strings(value, 'roomId');
+      case 'left':
+        return strings(value, 'roomId', 'nickname') && LEAVE_REASONS.includes(value.reason as string);
+      case 'broadcast':
+        return strings(value, 'from', 'message');
+      case 'error':
+        return strings(value, 'code', 'message') && (value.action === undefined || strings(value, 'action'));
+      default:
+        return false;
+    }
+  })();
+  return ok ? (value as unknown as ServerEvent) : null;
+}
+
+export function checkRoomId(roomId: string): string | null {
+  return ROOM_ID_PATTERN.test(roomId)
+    ? null
+    : `Room ids are 1-${MAX_ROOM_ID_LENGTH} characters of A-Z, a-z, 0-9, _ or -.`;
+}
+
+export function checkNickname(nickname: string): string | null {
+  const normalized = nickname.normalize('NFC');
+  const length = [...normalized].length;
+  if (length < 1 || length > MAX_NICKNAME_LENGTH) return `Nicknames are 1-${MAX_NICKNAME_LENGTH} characters.`;
+  if (!NICKNAME_PATTERN.test(normalized)) {
+    return "Nicknames may contain letters, digits, single spaces and _ . ' - only.";
+  }
+  return null;
+}
+
+export function checkMessage(message: string): string | null {
+  if (message.trim().length === 0) return 'Write something first.';
+  const bytes = new TextEncoder().encode(message).length;
+  if (bytes > MAX_MESSAGE_BYTES) {
+    return `Messages are at most ${MAX_MESSAGE_BYTES} bytes; this one is ${bytes}.`;
+  }
+  return null;
+}
+
+/**
+ * The URL to open: the endpoint with `Auth=<token>` in its query string (API Gateway's
+ * authorizer reads it from there). Throws a readable Error for anything that is not ws(s)://.
+ */
+export function socketUrl(endpoint: string, token: string): string {
+  let url: URL;
+  try {
+    url = new URL(endpoint.trim());
+  } catch {
+    throw new Error('The endpoint must be a URL like wss://abc123.execute-api.eu-north-1.amazonaws.com/dev');
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new Error('The endpoint must start with ws:// or wss://');
+  }
+  url.searchParams.set('Auth', token);
+  return url.toString();
+}
+
+/**
+ * The endpoint to prefill: `?endpoint=` on the page's URL, else one baked in at build time,
+ * else the page's own host (the local gateway serves the page and the WebSocket on one port).
+ */
+export function defaultEndpoint(location: { protocol: string; host: string; search: string }, built: string) {
+  const fromQuery = new URLSearchParams(location.search).get('endpoint');
+  if (fromQuery) return fromQuery;
+  if (built) return built;
+  if (location.protocol === 'http:') return `ws://${location.host}`;
+  if (location.protocol === 'https:') return `wss://${location.host}`;
+  return '';
+}
