@@ -52,6 +52,12 @@ fi
 
 # No --cached by default: CI starts from a fresh clone (nothing to reuse), and a stale cache is worse
 # than a slower build. Not using a container: no Docker here; Node 20 on PATH builds the functions.
+# Never --build-in-source: for esbuild functions whose CodeUri holds package.json it runs
+# `npm install --production` in the repo itself, pruning the devDependencies from node_modules.
+if [[ " ${SAM_BUILD_FLAGS:-} " == *" --build-in-source "* ]]; then
+  echo "sam-checks: refusing SAM_BUILD_FLAGS=--build-in-source (it prunes devDependencies from node_modules)" >&2
+  exit 2
+fi
 run "cfn-lint" cfn-lint "$TEMPLATE"
 run "sam validate --lint" sam validate --lint --template-file "$TEMPLATE"
 # shellcheck disable=SC2086 # SAM_BUILD_FLAGS is deliberately word-split
