@@ -62,6 +62,35 @@ function toMembership(item: Item): Membership {
   };
 }
 
+/** The connection's item (also used to bulk-load tables in benchmarks and tests). */
+export function connectionItem(c: Connection, ttl: number): Item {
+  return {
+    ...key.connection(c.connectionId),
+    connectionId: { S: c.connectionId },
+    role: { S: c.role },
+    principalId: { S: c.principalId },
+    connectedAt: { N: String(c.connectedAt) },
+    gsi1pk: { S: `conns#${shardOf(c.connectionId)}` },
+    gsi1sk: { S: c.connectionId },
+    ttl: { N: String(ttl) },
+  };
+}
+
+/** The three items of a membership: the connection's room, the room's member, the nickname. */
+export function membershipItems(m: Membership, ttl: number): { roomOf: Item; member: Item; nickname: Item } {
+  const attributes = {
+    connectionId: { S: m.connectionId },
+    roomId: { S: m.roomId },
+    nickname: { S: m.nickname },
+    ttl: { N: String(ttl) },
+  };
+  return {
+    roomOf: { ...key.roomOf(m.connectionId, m.roomId), ...attributes },
+    member: { ...key.member(m.roomId, m.connectionId), ...attributes },
+    nickname: { ...key.nickname(m.roomId, m.nickname), ...attributes },
+  };
+}
+
 export interface DynamoDbConnectionStoreOptions {
   now?: () => Date;
 }
@@ -77,25 +106,14 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     this.now = options.now ?? (() => new Date());
   }
 
-  private expiry(): AttributeValue {
-    return { N: String(Math.floor(this.now().getTime() / 1000) + CONNECTION_TTL_SECONDS) };
+  /** Epoch seconds after which TTL may delete a record (a connection lives 2 h at most). */
+  private expiry(): number {
+    return Math.floor(this.now().getTime() / 1000) + CONNECTION_TTL_SECONDS;
   }
 
   async putConnection(c: Connection): Promise<void> {
     await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: {
-          ...key.connection(c.connectionId),
-          connectionId: { S: c.connectionId },
-          role: { S: c.role },
-          principalId: { S: c.principalId },
-          connectedAt: { N: String(c.connectedAt) },
-          gsi1pk: { S: `conns#${shardOf(c.connectionId)}` },
-          gsi1sk: { S: c.connectionId },
-          ttl: this.expiry(),
-        },
-      }),
+      new PutItemCommand({ TableName: this.tableName, Item: connectionItem(c, this.expiry()) }),
     );
   }
 
@@ -117,13 +135,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
   }
 
   async enterRoom(m: Membership): Promise<string[]> {
-    const ttl = this.expiry();
-    const attributes = {
-      connectionId: { S: m.connectionId },
-      roomId: { S: m.roomId },
-      nickname: { S: m.nickname },
-      ttl,
-    };
+    const items = membershipItems(m, this.expiry());
     try {
       await this.client.send(
         new TransactWriteItemsCommand({
@@ -138,20 +150,17 @@ export class DynamoDbConnectionStore implements ConnectionStore {
             {
               Put: {
                 TableName: this.tableName,
-                Item: { ...key.roomOf(m.connectionId, m.roomId), ...attributes },
+                Item: items.roomOf,
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
             {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...key.member(m.roomId, m.connectionId), ...attributes },
-              },
+              Put: { TableName: this.tableName, Item: items.member },
             },
             {
               Put: {
                 TableName: this.tableName,
-                Item: { ...key.nickname(m.roomId, m.nickname), ...attributes },
+                Item: items.nickname,
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
