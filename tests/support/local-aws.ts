@@ -131,27 +131,3 @@ export function setHandlerEnvironment(env: HandlerEnvironment): void {
     ...env.extra,
   });
 }
-
-export type HandlerName =
-  | 'authorizer'
-  | 'connect'
-  | 'disconnect'
-  | 'default'
-  | 'enter-room'
-  | 'exit-room'
-  | 'send-message'
-  | 'broadcast'
-  | 'fanout';
-
-/**
- * Imports functions/<name>/handler.ts in a fresh module registry: a cold start that reads the
- * current environment, exactly as Lambda loads it.
- */
-export function loadHandler<T = { handler: (...args: never[]) => unknown }>(name: HandlerName): T {
-  let loaded: T | undefined;
-  jest.isolateModules(() => {
-    loaded = require(`../../functions/${name}/handler`) as T;
-  });
-  if (loaded === undefined) throw new Error(`functions/${name}/handler did not load`);
-  return loaded;
-}

@@ -1,0 +1,125 @@
+import {
+  authConfig,
+  ConfigError,
+  fanoutConfig,
+  integer,
+  queueConfig,
+  requiredString,
+  sendLimitsConfig,
+  tableConfig,
+  url,
+} from '../../../functions/shared/runtime/config';
+
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('requiredString', () => {
+  it('returns the trimmed value', () => {
+    expect(requiredString('TABLE_NAME', { TABLE_NAME: ' chat ' })).toBe('chat');
+  });
+
+  it.each([
+    ['missing', {}],
+    ['empty', { TABLE_NAME: '' }],
+    ['blank', { TABLE_NAME: '   ' }],
+  ])('throws a ConfigError naming the variable when it is %s', (_name, env) => {
+    const error = thrown(() => requiredString('TABLE_NAME', env));
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain('TABLE_NAME');
+  });
+});
+
+describe('integer', () => {
+  it('falls back to the default when unset', () => {
+    expect(integer('N', 7, 1, 10, {})).toBe(7);
+  });
+
+  it('parses a value in range', () => {
+    expect(integer('N', 7, 1, 10, { N: ' 10 ' })).toBe(10);
+  });
+
+  it.each([['abc'], ['1.5'], ['0'], ['11'], ['-3']])(
+    'rejects %p with a ConfigError naming the variable',
+    (raw) => {
+      const error = thrown(() => integer('FANOUT_CONCURRENCY', 7, 1, 10, { FANOUT_CONCURRENCY: raw }));
+
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toContain('FANOUT_CONCURRENCY');
+      expect(error.message).toContain(raw);
+    },
+  );
+});
+
+describe('url', () => {
+  it('returns the URL without a trailing slash', () => {
+    expect(
+      url('CONNECTIONS_URL', { CONNECTIONS_URL: 'https://abc.execute-api.eu-north-1.amazonaws.com/dev/' }),
+    ).toBe('https://abc.execute-api.eu-north-1.amazonaws.com/dev');
+  });
+
+  it('rejects a value that is not a URL with a ConfigError naming the variable', () => {
+    const error = thrown(() => url('QUEUE_URL', { QUEUE_URL: 'not a url' }));
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain('QUEUE_URL');
+  });
+});
+
+describe('function configurations', () => {
+  it('requires TABLE_NAME for the table', () => {
+    expect(thrown(() => tableConfig({})).message).toContain('TABLE_NAME');
+  });
+
+  it('requires a QUEUE_URL URL for the queue', () => {
+    expect(thrown(() => queueConfig({ QUEUE_URL: 'chat.fifo' })).message).toContain('QUEUE_URL');
+    expect(queueConfig({ QUEUE_URL: 'https://sqs.eu-north-1.amazonaws.com/1/q.fifo' })).toEqual({
+      queueUrl: 'https://sqs.eu-north-1.amazonaws.com/1/q.fifo',
+    });
+  });
+
+  it('requires CONNECTIONS_URL for the fanout and defaults its concurrency', () => {
+    expect(thrown(() => fanoutConfig({})).message).toContain('CONNECTIONS_URL');
+    expect(fanoutConfig({ CONNECTIONS_URL: 'https://x.example/dev' })).toEqual({
+      connectionsUrl: 'https://x.example/dev',
+      concurrency: 64,
+    });
+  });
+
+  it('rejects a malformed FANOUT_CONCURRENCY', () => {
+    expect(
+      thrown(() => fanoutConfig({ CONNECTIONS_URL: 'https://x.example/dev', FANOUT_CONCURRENCY: 'many' }))
+        .message,
+    ).toContain('FANOUT_CONCURRENCY');
+  });
+
+  it('defaults the send limits and rejects a malformed SEND_RATE_LIMIT', () => {
+    expect(sendLimitsConfig({})).toEqual({ perWindow: 30, windowSeconds: 10 });
+    expect(thrown(() => sendLimitsConfig({ SEND_RATE_LIMIT: '0' })).message).toContain('SEND_RATE_LIMIT');
+    expect(thrown(() => sendLimitsConfig({ SEND_RATE_WINDOW_SECONDS: 'x' })).message).toContain(
+      'SEND_RATE_WINDOW_SECONDS',
+    );
+  });
+
+  it('requires CHAT_AUTH_TOKEN and allows an empty ADMIN_AUTH_TOKEN', () => {
+    expect(thrown(() => authConfig({})).message).toContain('CHAT_AUTH_TOKEN');
+    expect(authConfig({ CHAT_AUTH_TOKEN: 'user-token' })).toEqual({
+      chatToken: 'user-token',
+      adminToken: '',
+    });
+  });
+
+  it('refuses an admin token equal to the chat token', () => {
+    const error = thrown(() => authConfig({ CHAT_AUTH_TOKEN: 'same-token', ADMIN_AUTH_TOKEN: 'same-token' }));
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain('ADMIN_AUTH_TOKEN');
+    expect(error.message).not.toContain('same-token');
+  });
+});

@@ -1,0 +1,198 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import {
+  AlreadyInRoomError,
+  BadRequestError,
+  type ChatError,
+  ConnectionNotFoundError,
+  ForbiddenError,
+  MessageTooLongError,
+  NicknameTakenError,
+  NotInRoomError,
+  RateLimitedError,
+  RoomRequiredError,
+  UnknownActionError,
+} from '../../../functions/shared/domain/errors';
+import type { ServerEvent } from '../../../functions/shared/domain/protocol';
+import { createLogger } from '../../../functions/shared/runtime/logger';
+import { type RouteRequest, wsRoute } from '../../../functions/shared/runtime/ws-route-handler';
+import { messageEvent } from '../../support/ws-events';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function harness(run: (request: RouteRequest) => Promise<{ roomId?: string } | undefined>) {
+  const lines: string[] = [];
+  const handler = wsRoute(
+    'sendmessage',
+    createLogger('test', {}, (line) => lines.push(line)),
+    run,
+  );
+  const invoke = async (body: string | Record<string, unknown> | undefined, connectionId = 'conn-1=') =>
+    (await handler(messageEvent('sendmessage', body, { connectionId }))) as APIGatewayProxyStructuredResultV2;
+  const logs = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { invoke, logs, lines };
+}
+
+const errorOf = (result: APIGatewayProxyStructuredResultV2) => JSON.parse(result.body ?? '') as ServerEvent;
+const frame = { action: 'sendmessage', roomId: '1', message: 'Hei' };
+
+describe('wsRoute', () => {
+  it('answers 200 without a body when the route succeeds', async () => {
+    const { invoke } = harness(async () => ({ roomId: '1' }));
+
+    await expect(invoke(frame)).resolves.toEqual({ statusCode: 200 });
+  });
+
+  it('hands the route the connection id and the parsed frame', async () => {
+    const run = jest.fn(async (_request: RouteRequest) => undefined);
+    const { invoke } = harness(run);
+
+    await invoke(frame, 'abc=');
+
+    expect(run).toHaveBeenCalledWith(expect.objectContaining({ connectionId: 'abc=', frame }));
+  });
+
+  it('logs one line per invocation with route, connection and outcome', async () => {
+    const { invoke, logs } = harness(async () => ({ roomId: '1' }));
+
+    await invoke(frame, 'abc=');
+
+    expect(logs()).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        message: 'ok',
+        route: 'sendmessage',
+        connectionId: 'abc=',
+        roomId: '1',
+      }),
+    ]);
+  });
+
+  it.each<[string, ChatError, number]>([
+    ['bad_request', new BadRequestError('roomId is required'), 400],
+    ['unknown_action', new UnknownActionError('dance'), 400],
+    ['not_in_room', new NotInRoomError('1'), 400],
+    ['room_required', new RoomRequiredError(['1', '2']), 400],
+    ['already_in_room', new AlreadyInRoomError('1'), 400],
+    ['nickname_taken', new NicknameTakenError('Mikki', '1'), 400],
+    ['forbidden', new ForbiddenError(), 403],
+    ['message_too_long', new MessageTooLongError(4096), 400],
+    ['rate_limited', new RateLimitedError(30, 10), 429],
+  ])('turns a %s error into one error event for the caller', async (code, error, status) => {
+    const { invoke } = harness(async () => {
+      throw error;
+    });
+
+    const result = await invoke(frame);
+
+    expect(result.statusCode).toBe(status);
+    const event = errorOf(result);
+    expect(event).toEqual({
+      type: 'error',
+      code,
+      message: error.message,
+      action: 'sendmessage',
+      id: expect.any(String),
+      at: expect.any(String),
+    });
+    expect(event.id).toMatch(UUID);
+    expect(new Date(event.at).toISOString()).toBe(event.at);
+  });
+
+  it('answers bad_request without an action for a frame that is not JSON, without running the route', async () => {
+    const run = jest.fn(async () => undefined);
+    const { invoke } = harness(run);
+
+    const event = errorOf(await invoke('{"action":"sendmessage",'));
+
+    expect(event).toMatchObject({ type: 'error', code: 'bad_request' });
+    expect(event).not.toHaveProperty('action');
+    expect(run).not.toHaveBeenCalled();
+  });
+
+  it('answers bad_request for a frame with no body at all', async () => {
+    const { invoke } = harness(async () => undefined);
+
+    expect(errorOf(await invoke(undefined))).toMatchObject({ code: 'bad_request' });
+  });
+
+  it('leaves action out when the frame has no string action', async () => {
+    const { invoke } = harness(async () => {
+      throw new BadRequestError('nope');
+    });
+
+    expect(errorOf(await invoke({ action: 42 }))).not.toHaveProperty('action');
+  });
+
+  it('cuts an echoed action to 64 characters', async () => {
+    const { invoke } = harness(async () => {
+      throw new BadRequestError('nope');
+    });
+
+    const event = errorOf(await invoke({ action: 'x'.repeat(500) }));
+
+    expect(event).toMatchObject({ action: 'x'.repeat(64) });
+  });
+
+  it('answers internal to an unexpected exception without leaking its message or stack', async () => {
+    const secret = new Error(
+      'ResourceNotFoundException: arn:aws:dynamodb:eu-north-1:123456789012:table/chat',
+    );
+    const { invoke } = harness(async () => {
+      throw secret;
+    });
+
+    const result = await invoke(frame);
+
+    expect(result.statusCode).toBe(500);
+    const event = errorOf(result);
+    expect(event).toMatchObject({ type: 'error', code: 'internal', action: 'sendmessage' });
+    expect(result.body).not.toContain('ResourceNotFound');
+    expect(result.body).not.toContain('123456789012');
+    expect(result.body).not.toContain('at ');
+  });
+
+  it('answers internal to a thrown non-error value', async () => {
+    const { invoke } = harness(async () => {
+      throw 'just a string';
+    });
+
+    const result = await invoke(frame);
+
+    expect(errorOf(result)).toMatchObject({ code: 'internal' });
+    expect(result.body).not.toContain('just a string');
+  });
+
+  it('tells a connection that is no longer registered to reconnect, as internal', async () => {
+    const { invoke } = harness(async () => {
+      throw new ConnectionNotFoundError();
+    });
+
+    const result = await invoke(frame);
+
+    expect(result.statusCode).toBe(500);
+    expect(errorOf(result)).toMatchObject({ code: 'internal', message: expect.stringMatching(/reconnect/) });
+  });
+
+  it('logs a rejection at info with its code, and a failure at error with the exception', async () => {
+    const rejected = harness(async () => {
+      throw new NotInRoomError('1');
+    });
+    const failed = harness(async () => {
+      throw new Error('boom');
+    });
+
+    await rejected.invoke(frame);
+    await failed.invoke(frame);
+
+    expect(rejected.logs()).toEqual([
+      expect.objectContaining({ level: 'info', message: 'rejected', code: 'not_in_room' }),
+    ]);
+    expect(failed.logs()).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        message: 'failed',
+        error: expect.objectContaining({ message: 'boom' }),
+      }),
+    ]);
+  });
+});
