@@ -114,9 +114,9 @@ function lineElement(doc: Document, line: Line): HTMLLIElement {
 const ROOM_STATE_TEXT: Record<Room['status'], string> = {
   entering: 'entering…',
   joined: '',
-  rejoining: 'offline: will re-enter',
+  rejoining: 'offline',
   leaving: 'leaving…',
-  out: 'not in this room',
+  out: 'not in room',
 };
 
 export class Renderer {
@@ -124,6 +124,9 @@ export class Renderer {
   private renderedKeys: string[] = [];
   private renderedMembers = '';
   private renderedRoomList = '';
+
+  /** Whether the log follows new lines; false once the person scrolls up to read. */
+  private pinned = true;
 
   constructor(
     private readonly doc: Document,
@@ -133,7 +136,12 @@ export class Renderer {
       dismissBanner(key: string): void;
       dismissNotice(key: string): void;
     },
-  ) {}
+  ) {
+    ui.log.addEventListener('scroll', () => {
+      const log = ui.log;
+      this.pinned = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+    });
+  }
 
   render(state: ChatState, now: number): void {
     this.renderConnection(state, now);
@@ -276,13 +284,12 @@ export class Renderer {
     ui.leave.textContent = room.status === 'out' ? 'Close' : 'Leave';
     ui.leave.disabled = room.status === 'leaving';
     const count = room.members.length;
-    ui.membersToggle.textContent = `${count} ${count === 1 ? 'member' : 'members'}`;
+    ui.membersToggle.textContent =
+      room.status === 'joined' ? `${count} ${count === 1 ? 'member' : 'members'}` : 'Members';
     const canSend = state.connection.status === 'open' && room.status === 'joined';
     ui.message.disabled = !canSend;
     ui.send.disabled = !canSend;
-    ui.message.placeholder = canSend
-      ? `Message #${room.id} (Enter sends, Shift+Enter for a new line)`
-      : 'You can write once you are in the room.';
+    ui.message.placeholder = canSend ? `Message #${room.id}` : 'Not in the room right now';
 
     this.renderLog(room);
 
@@ -305,7 +312,6 @@ export class Renderer {
   private renderLog(room: Room): void {
     const { doc, ui } = this;
     const log = ui.log;
-    const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
     const lines = room.lines;
     const count = this.renderedKeys.length;
     const continues =
@@ -317,13 +323,14 @@ export class Renderer {
       log.replaceChildren(...lines.map((line) => lineElement(doc, line)));
       this.renderedRoom = room.id;
       this.renderedKeys = lines.map((line) => line.key);
-      log.scrollTop = log.scrollHeight;
-      return;
+      this.pinned = true;
+    } else {
+      const added = lines.slice(count);
+      log.append(...added.map((line) => lineElement(doc, line)));
+      this.renderedKeys.push(...added.map((line) => line.key));
+      if (added.some((line) => line.own)) this.pinned = true;
     }
-    const added = lines.slice(count);
-    if (added.length === 0) return;
-    log.append(...added.map((line) => lineElement(doc, line)));
-    this.renderedKeys.push(...added.map((line) => line.key));
-    if (nearBottom || added.some((line) => line.own)) log.scrollTop = log.scrollHeight;
+    // Banners coming and going change the log's height too, so re-pin on every render.
+    if (this.pinned) log.scrollTop = log.scrollHeight;
   }
 }
