@@ -1,0 +1,480 @@
+/**
+ * Reads template.yaml (short-form intrinsics included) and checks the wiring that a deploy
+ * would only reveal later: every route reaches an existing handler, the authorizer, the
+ * FIFO/DLQ settings, the fanout's event source, the table, the build metadata, the IAM
+ * scoping, log retention, secrets and outputs.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CONNECTION_INDEX } from '../../functions/shared/adapters/dynamodb-connection-store';
+import { type CfnResource, type CfnTemplate, loadTemplate, REPO_ROOT } from '../support/cfn-yaml';
+
+const template: CfnTemplate = loadTemplate();
+const resources = template.Resources;
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const props = (id: string): Record<string, unknown> => {
+  const resource = resources[id];
+  if (!resource) throw new Error(`template.yaml has no resource ${id}`);
+  return resource.Properties ?? {};
+};
+const subText = (value: unknown): string => {
+  const sub = (value as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub'];
+  if (typeof sub === 'string') return sub;
+  if (Array.isArray(sub) && typeof sub[0] === 'string') return sub[0];
+  throw new Error(`expected !Sub, got ${JSON.stringify(value)}`);
+};
+const refOf = (value: unknown) => (value as { Ref?: string } | undefined)?.Ref;
+const getAtt = (value: unknown) => (value as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt'];
+
+const functions = ofType('AWS::Serverless::Function');
+const functionIds = functions.map(([id]) => id);
+const globals = template.Globals?.Function ?? {};
+const functionProp = (id: string, name: string) => props(id)[name] ?? globals[name];
+
+const ROUTES = ['$connect', '$disconnect', '$default', 'enterroom', 'exitroom', 'sendmessage', 'broadcast'];
+const MESSAGE_ROUTES = ['$default', 'enterroom', 'exitroom', 'sendmessage', 'broadcast'];
+const API = 'ChatApi';
+
+function routeResource(routeKey: string): [string, CfnResource] {
+  const found = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties?.RouteKey === routeKey);
+  if (!found) throw new Error(`no route ${routeKey}`);
+  return found;
+}
+
+/** The logical id of the function a `!Sub ...${Fn.Arn}/invocations` URI points at. */
+function functionInUri(uri: unknown): string {
+  const match = /\$\{(\w+)\.Arn\}\/invocations$/.exec(subText(uri));
+  if (!match?.[1]) throw new Error(`no function in ${JSON.stringify(uri)}`);
+  return match[1];
+}
+
+function functionOfRoute(routeKey: string): string {
+  const [, route] = routeResource(routeKey);
+  const integrationId = /^integrations\/\$\{(\w+)\}$/.exec(subText(route.Properties?.Target))?.[1];
+  if (!integrationId) throw new Error(`route ${routeKey} has no integration target`);
+  const integration = props(integrationId);
+  expect(resources[integrationId]?.Type).toBe('AWS::ApiGatewayV2::Integration');
+  expect(integration.IntegrationType).toBe('AWS_PROXY');
+  expect(refOf(integration.ApiId)).toBe(API);
+  return functionInUri(integration.IntegrationUri);
+}
+
+/** The function's single entry point, relative to the repository (EntryPoints are relative to CodeUri). */
+function entryPointOf(functionId: string): string {
+  const build = resources[functionId]?.Metadata?.BuildProperties as { EntryPoints?: string[] } | undefined;
+  const [entry, ...more] = build?.EntryPoints ?? [];
+  expect(more).toEqual([]);
+  if (!entry) throw new Error(`${functionId} has no EntryPoints`);
+  return path.posix.normalize(path.posix.join(String(props(functionId).CodeUri ?? '.'), entry));
+}
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+function statementsOf(functionId: string): Statement[] {
+  const policies = (props(functionId).Policies ?? []) as unknown[];
+  return policies.flatMap((policy) => {
+    const statements = (policy as { Statement?: Statement[] }).Statement;
+    if (!statements) throw new Error(`${functionId} uses a policy that is not an inline statement list`);
+    return statements;
+  });
+}
+
+const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+const allowedActions = (functionId: string) =>
+  statementsOf(functionId)
+    .filter((s) => s.Effect === 'Allow')
+    .flatMap((s) => list(s.Action));
+
+describe('the WebSocket API', () => {
+  it('routes on the action field of a JSON frame', () => {
+    expect(props(API)).toMatchObject({
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: '$request.body.action',
+    });
+  });
+
+  it.each(ROUTES)('has the %s route on this API', (routeKey) => {
+    const [, route] = routeResource(routeKey);
+
+    expect(refOf(route.Properties?.ApiId)).toBe(API);
+  });
+
+  it.each(ROUTES)(
+    'sends %s through a Lambda proxy integration to a function whose entry point exists',
+    (routeKey) => {
+      const functionId = functionOfRoute(routeKey);
+
+      expect(resources[functionId]?.Type).toBe('AWS::Serverless::Function');
+      expect(existsSync(path.join(REPO_ROOT, entryPointOf(functionId)))).toBe(true);
+    },
+  );
+
+  it('gives every route its own function', () => {
+    expect(new Set(ROUTES.map(functionOfRoute)).size).toBe(ROUTES.length);
+  });
+
+  it.each(ROUTES)('lets API Gateway invoke the %s function only from this API and route', (routeKey) => {
+    const functionId = functionOfRoute(routeKey);
+    const permissions = ofType('AWS::Lambda::Permission').filter(
+      ([, p]) => refOf(p.Properties?.FunctionName) === functionId,
+    );
+
+    expect(permissions).toHaveLength(1);
+    const permission = permissions[0]?.[1].Properties ?? {};
+    expect(permission).toMatchObject({
+      Action: 'lambda:InvokeFunction',
+      Principal: 'apigateway.amazonaws.com',
+    });
+    expect(subText(permission.SourceArn)).toMatch(
+      new RegExp(
+        `:execute-api:\\$\\{AWS::Region\\}:\\$\\{AWS::AccountId\\}:\\$\\{${API}\\}/[^/]+/${routeKey.replace('$', '\\$')}$`,
+      ),
+    );
+  });
+
+  it.each(MESSAGE_ROUTES)(
+    'answers %s frames to the caller (a two-way route with a $default route response)',
+    (routeKey) => {
+      const [routeId, route] = routeResource(routeKey);
+      const responses = ofType('AWS::ApiGatewayV2::RouteResponse').filter(
+        ([, r]) => refOf(r.Properties?.RouteId) === routeId,
+      );
+
+      expect(route.Properties?.RouteResponseSelectionExpression).toBe('$default');
+      expect(responses.map(([, r]) => r.Properties?.RouteResponseKey)).toEqual(['$default']);
+    },
+  );
+
+  it('deploys a stage named by the Stage parameter automatically, after every route exists', () => {
+    const stages = ofType('AWS::ApiGatewayV2::Stage');
+    expect(stages).toHaveLength(1);
+    const [, stage] = stages[0] as [string, CfnResource];
+
+    expect(refOf(stage.Properties?.StageName)).toBe('Stage');
+    expect(stage.Properties?.AutoDeploy).toBe(true);
+    expect(new Set(list(stage.DependsOn ?? []))).toEqual(new Set(ROUTES.map((r) => routeResource(r)[0])));
+  });
+});
+
+describe('the $connect authorizer', () => {
+  const [, connect] = routeResource('$connect');
+  const authorizerId = refOf(connect.Properties?.AuthorizerId) ?? '';
+
+  it('guards $connect with a custom authorizer', () => {
+    expect(connect.Properties?.AuthorizationType).toBe('CUSTOM');
+    expect(resources[authorizerId]?.Type).toBe('AWS::ApiGatewayV2::Authorizer');
+  });
+
+  it('is a REQUEST authorizer whose identity source is the Auth query parameter', () => {
+    expect(props(authorizerId)).toMatchObject({
+      AuthorizerType: 'REQUEST',
+      IdentitySource: ['route.request.querystring.Auth'],
+    });
+    expect(refOf(props(authorizerId).ApiId)).toBe(API);
+  });
+
+  it('runs the authorizer function, which API Gateway may invoke only for this authorizer', () => {
+    const functionId = functionInUri(props(authorizerId).AuthorizerUri);
+    const permission = ofType('AWS::Lambda::Permission').find(
+      ([, p]) => refOf(p.Properties?.FunctionName) === functionId,
+    );
+
+    expect(entryPointOf(functionId)).toBe('functions/authorizer/handler.ts');
+    expect(subText(permission?.[1].Properties?.SourceArn)).toMatch(
+      new RegExp(`\\$\\{${API}\\}/authorizers/\\$\\{${authorizerId}\\}$`),
+    );
+  });
+
+  it('leaves the other routes without authorization (the connection was authorized once)', () => {
+    for (const routeKey of ROUTES.filter((r) => r !== '$connect')) {
+      expect(routeResource(routeKey)[1].Properties?.AuthorizationType).toBe('NONE');
+    }
+  });
+});
+
+describe('the room events queue', () => {
+  const queue = props('RoomEventsQueue');
+  const dlqId =
+    getAtt((queue.RedrivePolicy as { deadLetterTargetArn?: unknown })?.deadLetterTargetArn)?.[0] ?? '';
+  const fanoutTimeout = Number(functionProp('FanoutFunction', 'Timeout'));
+
+  it('is FIFO and deduplicates by the event id the publisher sets, not by content', () => {
+    expect(queue.FifoQueue).toBe(true);
+    expect(queue.ContentBasedDeduplication).toBe(false);
+  });
+
+  it('redrives to a FIFO dead-letter queue after a few receives', () => {
+    expect(resources[dlqId]?.Type).toBe('AWS::SQS::Queue');
+    expect(props(dlqId).FifoQueue).toBe(true);
+    expect(getAtt((queue.RedrivePolicy as { deadLetterTargetArn?: unknown }).deadLetterTargetArn)).toEqual([
+      dlqId,
+      'Arn',
+    ]);
+    expect((queue.RedrivePolicy as { maxReceiveCount?: number }).maxReceiveCount).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps messages invisible for at least six times the fanout timeout', () => {
+    expect(fanoutTimeout).toBeGreaterThan(0);
+    expect(Number(queue.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * fanoutTimeout);
+  });
+
+  it('feeds the fanout with partial batch responses and a maximum concurrency', () => {
+    const events = Object.values((props('FanoutFunction').Events ?? {}) as Record<string, CfnResource>);
+    const sqs = events.filter((e) => e.Type === 'SQS');
+
+    expect(sqs).toHaveLength(1);
+    const source = sqs[0]?.Properties ?? {};
+    expect(getAtt(source.Queue)).toEqual(['RoomEventsQueue', 'Arn']);
+    expect(source.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect((source.ScalingConfig as { MaximumConcurrency?: unknown })?.MaximumConcurrency).toBeDefined();
+    expect(Number(source.BatchSize)).toBeLessThanOrEqual(10);
+  });
+
+  it('never lets the maximum concurrency go below the SQS minimum of 2', () => {
+    const source = Object.values((props('FanoutFunction').Events ?? {}) as Record<string, CfnResource>)[0];
+    const value = (source?.Properties?.ScalingConfig as { MaximumConcurrency?: unknown } | undefined)
+      ?.MaximumConcurrency;
+    const parameter = refOf(value);
+    const minimum = parameter ? template.Parameters?.[parameter]?.MinValue : value;
+
+    expect(Number(minimum)).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('the chat table', () => {
+  const table = props('ChatTable');
+
+  it('is on-demand', () => {
+    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+  });
+
+  it('expires items on the ttl attribute the adapter writes', () => {
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
+  });
+
+  it('has the keys-only connection index the adapter queries for broadcast', () => {
+    const indexes = (table.GlobalSecondaryIndexes ?? []) as { IndexName: string; Projection: unknown }[];
+
+    expect(indexes.map((i) => i.IndexName)).toContain(CONNECTION_INDEX);
+    expect(table.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+  });
+});
+
+describe('the functions', () => {
+  it('exist for every route plus the authorizer and the fanout', () => {
+    expect(functionIds).toHaveLength(ROUTES.length + 2);
+  });
+
+  it.each(functionIds)('%s runs on Node.js 22 or 24 on arm64', (id) => {
+    expect(['nodejs22.x', 'nodejs24.x']).toContain(functionProp(id, 'Runtime'));
+    expect(functionProp(id, 'Architectures')).toEqual(['arm64']);
+  });
+
+  it.each(functionIds)(
+    '%s is built by esbuild, minified with source maps, leaving the SDK to the layer',
+    (id) => {
+      const resource = resources[id] as CfnResource;
+      const build = resource.Metadata?.BuildProperties as Record<string, unknown>;
+
+      expect(resource.Metadata?.BuildMethod).toBe('esbuild');
+      expect(build).toMatchObject({ Minify: true, Sourcemap: true, External: ['@aws-sdk/*'] });
+      expect(props(id).Handler).toBe('handler.handler');
+      expect(entryPointOf(id)).toMatch(/^functions\/[\w-]+\/handler\.ts$/);
+      expect(existsSync(path.join(REPO_ROOT, entryPointOf(id)))).toBe(true);
+    },
+  );
+
+  it.each(functionIds)('%s uses the AWS SDK layer', (id) => {
+    const layers = (functionProp(id, 'Layers') ?? []) as unknown[];
+
+    expect(layers.map(refOf)).toContain('AwsSdkLayer');
+  });
+
+  it('builds the layer from a package whose SDK versions are the ones the tests run with', () => {
+    const layer = props('AwsSdkLayer');
+    const layerDir = path.join(REPO_ROOT, String(layer.ContentUri));
+    const layerPackage = JSON.parse(readFileSync(path.join(layerDir, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const lock = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version: string }>;
+    };
+    const rootPackage = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const sdkDeps = Object.keys(rootPackage.dependencies).filter((d) => d.startsWith('@aws-sdk/'));
+
+    expect(Object.keys(layerPackage.dependencies).sort()).toEqual(sdkDeps.sort());
+    for (const name of sdkDeps) {
+      expect(`${name}@${layerPackage.dependencies[name]}`).toBe(
+        `${name}@${lock.packages[`node_modules/${name}`]?.version}`,
+      );
+    }
+  });
+
+  it.each(functionIds)('%s has a log group with retention', (id) => {
+    const groups = ofType('AWS::Logs::LogGroup').filter(
+      ([, g]) => subText(g.Properties?.LogGroupName) === `/aws/lambda/\${${id}}`,
+    );
+
+    expect(groups).toHaveLength(1);
+    expect(groups[0]?.[1].Properties?.RetentionInDays).toBeDefined();
+  });
+
+  it.each([
+    ['ConnectFunction', ['TABLE_NAME']],
+    ['DisconnectFunction', ['TABLE_NAME', 'QUEUE_URL']],
+    ['EnterRoomFunction', ['TABLE_NAME', 'QUEUE_URL']],
+    ['ExitRoomFunction', ['TABLE_NAME', 'QUEUE_URL']],
+    ['SendMessageFunction', ['TABLE_NAME', 'QUEUE_URL']],
+    ['BroadcastFunction', ['TABLE_NAME', 'QUEUE_URL']],
+    ['FanoutFunction', ['TABLE_NAME', 'QUEUE_URL', 'CONNECTIONS_URL']],
+    ['AuthorizerFunction', ['CHAT_AUTH_TOKEN', 'ADMIN_AUTH_TOKEN']],
+  ])('gives %s the environment its cold start requires', (id, names) => {
+    const variables =
+      (props(id).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+
+    expect(Object.keys(variables)).toEqual(expect.arrayContaining(names));
+  });
+});
+
+describe('IAM', () => {
+  const allStatements = functionIds.flatMap((id) => statementsOf(id).map((s) => [id, s] as const));
+
+  it('names a resource in every statement (no Resource: "*")', () => {
+    for (const [, statement] of allStatements) {
+      for (const resource of list(statement.Resource)) expect(resource).not.toBe('*');
+    }
+  });
+
+  it('allows DynamoDB actions only on the chat table and its indexes', () => {
+    for (const [, s] of allStatements.filter(([, s]) =>
+      list(s.Action).some((a) => a.startsWith('dynamodb:')),
+    )) {
+      for (const resource of list(s.Resource)) {
+        const onTable = JSON.stringify(getAtt(resource)) === JSON.stringify(['ChatTable', 'Arn']);
+        const onIndex = /^\$\{ChatTable\.Arn\}\/index\/[\w-]+$/.test(
+          (resource as { 'Fn::Sub'?: string })['Fn::Sub'] ?? '',
+        );
+        expect(onTable || onIndex).toBe(true);
+      }
+    }
+  });
+
+  it('allows SQS only to send to the room events queue', () => {
+    for (const [, s] of allStatements.filter(([, s]) => list(s.Action).some((a) => a.startsWith('sqs:')))) {
+      expect(list(s.Action)).toEqual(['sqs:SendMessage']);
+      expect(list(s.Resource).map(getAtt)).toEqual([['RoomEventsQueue', 'Arn']]);
+    }
+  });
+
+  it('allows execute-api:ManageConnections only to the fanout, only for POST @connections on this stage', () => {
+    const manage = allStatements.filter(([, s]) => list(s.Action).some((a) => a.startsWith('execute-api:')));
+
+    expect(manage.map(([id]) => id)).toEqual(['FanoutFunction']);
+    const [, statement] = manage[0] as (typeof manage)[number];
+    expect(list(statement.Action)).toEqual(['execute-api:ManageConnections']);
+    expect(list(statement.Resource).map(subText)).toEqual([
+      `arn:\${AWS::Partition}:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${${API}}/\${Stage}/POST/@connections/*`,
+    ]);
+  });
+
+  it('grants no action outside DynamoDB, SQS and execute-api', () => {
+    for (const [, s] of allStatements) {
+      for (const action of list(s.Action)) expect(action).toMatch(/^(dynamodb|sqs|execute-api):\w+$/);
+    }
+  });
+
+  it.each([
+    ['ConnectFunction', ['dynamodb:PutItem']],
+    ['DisconnectFunction', ['dynamodb:Query', 'dynamodb:DeleteItem', 'sqs:SendMessage']],
+    [
+      'EnterRoomFunction',
+      [
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:GetItem',
+        'dynamodb:DeleteItem',
+        'sqs:SendMessage',
+      ],
+    ],
+    [
+      'ExitRoomFunction',
+      [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:DeleteItem',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:PutItem',
+        'sqs:SendMessage',
+      ],
+    ],
+    ['SendMessageFunction', ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'sqs:SendMessage']],
+    ['BroadcastFunction', ['dynamodb:GetItem', 'sqs:SendMessage']],
+    [
+      'FanoutFunction',
+      ['dynamodb:Query', 'dynamodb:DeleteItem', 'sqs:SendMessage', 'execute-api:ManageConnections'],
+    ],
+    ['AuthorizerFunction', []],
+    ['DefaultFunction', []],
+  ])('grants %s the actions its code path calls', (id, actions) => {
+    expect(allowedActions(id)).toEqual(expect.arrayContaining(actions));
+    if (actions.length === 0) expect(allowedActions(id)).toEqual([]);
+  });
+
+  it('lets the fanout query the connection index', () => {
+    const resourcesForQuery = statementsOf('FanoutFunction')
+      .filter((s) => list(s.Action).includes('dynamodb:Query'))
+      .flatMap((s) => list(s.Resource));
+
+    expect(resourcesForQuery).toContainEqual({ 'Fn::Sub': `\${ChatTable.Arn}/index/${CONNECTION_INDEX}` });
+  });
+});
+
+describe('parameters and outputs', () => {
+  it.each(['ChatAuthToken', 'AdminAuthToken'])('hides the %s parameter (NoEcho)', (name) => {
+    expect(template.Parameters?.[name]?.NoEcho).toBe(true);
+  });
+
+  it('lets AdminAuthToken be empty (no admins)', () => {
+    expect(template.Parameters?.AdminAuthToken?.Default).toBe('');
+  });
+
+  it('passes the tokens to the authorizer only', () => {
+    const holders = functionIds.filter((id) =>
+      JSON.stringify(props(id).Environment ?? {}).includes('AuthToken'),
+    );
+
+    expect(holders).toEqual(['AuthorizerFunction']);
+  });
+
+  it('defaults the Stage parameter to dev', () => {
+    expect(template.Parameters?.Stage?.Default).toBe('dev');
+  });
+
+  it('outputs the wss:// URL of the stage', () => {
+    expect(subText(template.Outputs?.WebSocketUrl?.Value)).toMatch(
+      /^wss:\/\/\$\{ChatApi\}\.execute-api\..*\/\$\{Stage\}$/,
+    );
+  });
+
+  it('outputs the @connections callback URL of the stage', () => {
+    expect(subText(template.Outputs?.ConnectionsUrl?.Value)).toMatch(
+      /^https:\/\/\$\{ChatApi\}\..*\/\$\{Stage\}\/@connections$/,
+    );
+  });
+
+  it('outputs the table and queue names', () => {
+    expect(refOf(template.Outputs?.TableName?.Value)).toBe('ChatTable');
+    expect(getAtt(template.Outputs?.QueueName?.Value)).toEqual(['RoomEventsQueue', 'QueueName']);
+  });
+});
