@@ -255,8 +255,8 @@ export class Renderer {
       if (room.status !== 'joined') button.append(el(doc, 'span', 'room-flag', ROOM_STATE_TEXT[room.status]));
       if (room.unread > 0) {
         const badge = el(doc, 'span', 'unread', room.unread > 99 ? '99+' : String(room.unread));
-        badge.setAttribute('aria-label', `${room.unread} unread`);
-        button.append(badge);
+        badge.setAttribute('aria-hidden', 'true');
+        button.append(badge, el(doc, 'span', 'visually-hidden', `, ${room.unread} unread`));
       }
       button.addEventListener('click', () => this.handlers.selectRoom(room.id));
       item.append(button);
