@@ -225,7 +225,9 @@ export function loadTemplateModel(
         format: build.Format === 'esm' ? 'esm' : 'cjs',
       },
     };
-    for (const event of Object.values((p.Events ?? {}) as Record<string, { Type: string; Properties: Props }>)) {
+    for (const event of Object.values(
+      (p.Events ?? {}) as Record<string, { Type: string; Properties: Props }>,
+    )) {
       if (event.Type !== 'SQS') continue;
       const e = event.Properties;
       const scaling = (e.ScalingConfig ?? {}) as Props;
@@ -282,7 +284,11 @@ export function loadTemplateModel(
       ...(redrive
         ? {
             redrive: {
-              deadLetterQueueId: firstRefTo(redrive.deadLetterTargetArn, 'AWS::SQS::Queue', `${logicalId}.RedrivePolicy`),
+              deadLetterQueueId: firstRefTo(
+                redrive.deadLetterTargetArn,
+                'AWS::SQS::Queue',
+                `${logicalId}.RedrivePolicy`,
+              ),
               maxReceiveCount: num(redrive.maxReceiveCount, 10),
             },
           }
