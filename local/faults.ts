@@ -1,0 +1,48 @@
+/**
+ * Fault switches for the local stack, all off by default. Tests (and `npm start --faults`)
+ * turn them on to see the chat on a bad day; the object on LocalChat.faults is live, so a
+ * test can flip a switch mid-run.
+ */
+export interface FaultSwitches {
+  connections: {
+    /** Share (0..1) of @connections POSTs answered with `failStatus` instead of being delivered. */
+    failRate: number;
+    /** 429 (LimitExceededException), 500, 502, 503, … */
+    failStatus: number;
+    /** Latency added to every @connections POST, in ms. */
+    delayMs: number;
+    /** Share (0..1) of POSTs that are never answered (the caller's timeout fires). */
+    hangRate: number;
+  };
+  fanout: {
+    /** Share (0..1) of fanout invocations whose sandbox is killed `crashAfterMs` into the batch. */
+    crashRate: number;
+    crashAfterMs: number;
+  };
+  /** The random source deciding which requests a rate hits (tests may make it deterministic). */
+  random: () => number;
+}
+
+export type FaultSettings = {
+  connections?: Partial<FaultSwitches['connections']>;
+  fanout?: Partial<FaultSwitches['fanout']>;
+  random?: () => number;
+};
+
+export function createFaults(settings: FaultSettings = {}): FaultSwitches {
+  return {
+    connections: { failRate: 0, failStatus: 500, delayMs: 0, hangRate: 0, ...settings.connections },
+    fanout: { crashRate: 0, crashAfterMs: 0, ...settings.fanout },
+    random: settings.random ?? Math.random,
+  };
+}
+
+/** True for a share `rate` of calls. */
+export function hits(faults: FaultSwitches, rate: number): boolean {
+  return rate > 0 && faults.random() < rate;
+}
+
+export function faultsActive(faults: FaultSwitches): boolean {
+  const c = faults.connections;
+  return c.failRate > 0 || c.delayMs > 0 || c.hangRate > 0 || faults.fanout.crashRate > 0;
+}
