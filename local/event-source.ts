@@ -1,0 +1,352 @@
+/**
+ * The SQS → Lambda event source mapping, emulated for a queue and a function of the
+ * template: polls the queue, hands the function batches of up to BatchSize records shaped
+ * as Lambda's SQSEvent, runs up to MaximumConcurrency batches at once, deletes what
+ * succeeded and leaves what failed (every record when the invocation failed, the
+ * `batchItemFailures` with ReportBatchItemFailures) to come back after the visibility
+ * timeout, until the queue's redrive policy moves it to the dead-letter queue.
+ *
+ * FIFO order: SQS never hands out a message group's later messages while earlier ones are
+ * in flight, and Lambda never runs two batches of one group at once. The local SQS emulator
+ * does not hold groups back, so this does: a group is in at most one batch; messages that
+ * arrive while earlier messages of their group are in flight, or failed and are waiting to
+ * come back, are held (in order of first receipt, which is the group's order; the emulator's
+ * SequenceNumbers are not monotonic) until those are deleted or dead-lettered. Held messages
+ * stay in flight in SQS; if one outlives the visibility timeout it comes back and is merged.
+ */
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { InvokeOutcome } from './functions';
+import { invocationLines, type LogSink } from './invocation-log';
+import type { SqsTriggerModel } from './template-model';
+
+export interface SqsEventSourceOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  trigger: SqsTriggerModel;
+  visibilityTimeoutSeconds: number;
+  /** The queue's redrive policy maxReceiveCount (undefined: no dead-letter queue). */
+  maxReceiveCount?: number;
+  invoke(event: { Records: SqsRecord[] }): Promise<InvokeOutcome>;
+  log: LogSink;
+}
+
+export interface SqsRecord {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  attributes: Record<string, string>;
+  messageAttributes: Record<string, unknown>;
+  md5OfBody: string;
+  eventSource: 'aws:sqs';
+  eventSourceARN: string;
+  awsRegion: string;
+}
+
+interface Held {
+  message: Message;
+  order: number;
+  receivedAt: number;
+}
+
+interface Away {
+  order: number;
+  /** When its visibility timeout ends (it is visible again, or dead-lettered). */
+  expiresAt: number;
+  deadLetter: boolean;
+}
+
+interface Group {
+  held: Map<string, Held>;
+  /** Failed messages waiting to come back (or to be dead-lettered). */
+  away: Map<string, Away>;
+  inFlight: boolean;
+}
+
+/** Messages held locally before polling pauses. */
+const MAX_HELD = 2000;
+/** How long after its visibility timeout a dead-lettered message no longer blocks its group. */
+const DEAD_LETTER_GRACE_MS = 250;
+const EMPTY_POLL_PAUSE_MS = 50;
+
+export class SqsEventSource {
+  private readonly groups = new Map<string, Group>();
+  private readonly orders = new Map<string, number>();
+  private readonly batches = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private nextOrder = 1;
+  private inFlight = 0;
+  private running = false;
+  private loop?: Promise<void>;
+  private wakeUp?: () => void;
+
+  constructor(private readonly options: SqsEventSourceOptions) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = this.poll();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort.abort();
+    this.wakeUp?.();
+    await this.loop;
+    while (this.batches.size > 0) await Promise.allSettled([...this.batches]);
+  }
+
+  /** Number of messages received and not yet deleted, dead-lettered or lost (for tests). */
+  get outstanding(): number {
+    let n = 0;
+    for (const g of this.groups.values()) n += g.held.size + g.away.size;
+    return n + this.inFlight;
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private heldCount(): number {
+    let n = 0;
+    for (const g of this.groups.values()) n += g.held.size;
+    return n;
+  }
+
+  private async poll(): Promise<void> {
+    const { sqs, queueUrl, trigger } = this.options;
+    let lastError = '';
+    while (this.running) {
+      if (this.heldCount() >= MAX_HELD) {
+        await this.pause(1000);
+        continue;
+      }
+      const started = Date.now();
+      let messages: Message[] = [];
+      try {
+        const response = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: Math.min(10, trigger.batchSize),
+            // The emulator waits for a full batch on long polls, so poll short and often.
+            WaitTimeSeconds: 0,
+            AttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+          { abortSignal: this.abort.signal },
+        );
+        messages = response.Messages ?? [];
+        lastError = '';
+      } catch (error) {
+        if (!this.running) break;
+        const text = `${(error as Error).name}: ${(error as Error).message}`;
+        if (text !== lastError) this.options.log(`event source: ReceiveMessage failed (${text}); retrying`);
+        lastError = text;
+        await this.pause(500);
+        continue;
+      }
+      const now = Date.now();
+      for (const message of messages) this.receive(message, now);
+      this.sweep(now);
+      this.pump();
+      if (messages.length === 0) await this.pause(Math.max(0, EMPTY_POLL_PAUSE_MS - (Date.now() - started)));
+    }
+  }
+
+  private group(id: string): Group {
+    let group = this.groups.get(id);
+    if (!group) {
+      group = { held: new Map(), away: new Map(), inFlight: false };
+      this.groups.set(id, group);
+    }
+    return group;
+  }
+
+  private receive(message: Message, now: number): void {
+    const id = message.MessageId as string;
+    const group = this.group(message.Attributes?.MessageGroupId ?? id);
+    group.away.delete(id);
+    let order = this.orders.get(id);
+    if (order === undefined) {
+      order = this.nextOrder++;
+      this.orders.set(id, order);
+    }
+    group.held.set(id, { message, order, receivedAt: now });
+  }
+
+  /** Lets groups go once their failed messages were dead-lettered (or never came back). */
+  private sweep(now: number): void {
+    const lostAfterMs = Math.max(5000, this.options.visibilityTimeoutSeconds * 1000);
+    for (const [groupId, group] of this.groups) {
+      for (const [id, away] of group.away) {
+        const dead = away.deadLetter && now >= away.expiresAt + DEAD_LETTER_GRACE_MS;
+        const lost = now >= away.expiresAt + lostAfterMs;
+        if (!dead && !lost) continue;
+        group.away.delete(id);
+        this.orders.delete(id);
+        if (lost && !dead)
+          this.options.log(`event source: ${id} (${groupId}) did not come back; releasing its group`);
+      }
+      if (group.held.size === 0 && group.away.size === 0 && !group.inFlight) this.groups.delete(groupId);
+    }
+  }
+
+  /** The group's held messages that may run now, in order (none while an earlier one is away). */
+  private ready(group: Group): Held[] {
+    if (group.inFlight) return [];
+    const firstAway = Math.min(...[...group.away.values()].map((a) => a.order));
+    return [...group.held.values()].sort((a, b) => a.order - b.order).filter((h) => h.order < firstAway);
+  }
+
+  private pump(): void {
+    const { trigger } = this.options;
+    const concurrency = trigger.maximumConcurrency ?? 1000;
+    while (this.running && this.inFlight < concurrency) {
+      const candidates = [...this.groups.values()]
+        .map((group) => ({ group, items: this.ready(group) }))
+        .filter((c) => c.items.length > 0)
+        .sort((a, b) => (a.items[0]?.order ?? 0) - (b.items[0]?.order ?? 0));
+      if (candidates.length === 0) return;
+      const batch: { group: Group; held: Held }[] = [];
+      for (const { group, items } of candidates) {
+        const room = trigger.batchSize - batch.length;
+        if (room <= 0) break;
+        for (const held of items.slice(0, room)) {
+          group.held.delete(held.message.MessageId as string);
+          batch.push({ group, held });
+        }
+        group.inFlight = true;
+      }
+      this.inFlight++;
+      const run = this.dispatch(batch).finally(() => {
+        this.batches.delete(run);
+        this.inFlight--;
+        this.pump();
+      });
+      this.batches.add(run);
+    }
+  }
+
+  private toRecord(message: Message): SqsRecord {
+    const region = this.options.queueArn.split(':')[3] ?? 'us-east-1';
+    const messageAttributes: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+      messageAttributes[name] = {
+        ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+        ...(value.BinaryValue !== undefined
+          ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }
+          : {}),
+        stringListValues: [],
+        binaryListValues: [],
+        dataType: value.DataType,
+      };
+    }
+    return {
+      messageId: message.MessageId as string,
+      receiptHandle: message.ReceiptHandle as string,
+      body: message.Body ?? '',
+      attributes: { ...(message.Attributes as Record<string, string>) },
+      messageAttributes,
+      md5OfBody: message.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: this.options.queueArn,
+      awsRegion: region,
+    };
+  }
+
+  /** Which records failed: all when the invocation failed or answered malformed batchItemFailures. */
+  private failures(outcome: InvokeOutcome, ids: string[]): Set<string> {
+    if (!outcome.ok) return new Set(ids);
+    if (!this.options.trigger.reportBatchItemFailures) return new Set();
+    const list = (outcome.result as { batchItemFailures?: unknown } | null)?.batchItemFailures;
+    if (list === undefined || list === null) return new Set();
+    if (!Array.isArray(list)) return new Set(ids);
+    const failed = list.map((f) => (f as { itemIdentifier?: unknown } | null)?.itemIdentifier);
+    if (failed.some((id) => typeof id !== 'string' || !ids.includes(id))) return new Set(ids);
+    return new Set(failed as string[]);
+  }
+
+  private async dispatch(batch: { group: Group; held: Held }[]): Promise<void> {
+    const { trigger, maxReceiveCount } = this.options;
+    const records = batch.map(({ held }) => this.toRecord(held.message));
+    const ids = records.map((r) => r.messageId);
+    const outcome = await this.options.invoke({ Records: records });
+    const failed = this.failures(outcome, ids);
+    const toDelete: { id: string; receiptHandle: string }[] = [];
+    let deadLettered = 0;
+    for (const { group, held } of batch) {
+      const id = held.message.MessageId as string;
+      if (!failed.has(id)) {
+        toDelete.push({ id, receiptHandle: held.message.ReceiptHandle as string });
+        this.orders.delete(id);
+        continue;
+      }
+      const receives = Number(held.message.Attributes?.ApproximateReceiveCount ?? 1);
+      const deadLetter = maxReceiveCount !== undefined && receives >= maxReceiveCount;
+      if (deadLetter) deadLettered++;
+      group.away.set(id, {
+        order: held.order,
+        expiresAt: held.receivedAt + this.options.visibilityTimeoutSeconds * 1000,
+        deadLetter,
+      });
+    }
+    for (const { group } of batch) group.inFlight = false;
+
+    const groupCounts = new Map<string, number>();
+    for (const r of records) {
+      const g = r.attributes.MessageGroupId ?? '-';
+      groupCounts.set(g, (groupCounts.get(g) ?? 0) + 1);
+    }
+    const groups = [...groupCounts].map(([g, n]) => (n > 1 ? `${g} ×${n}` : g)).join(', ');
+    const status = !outcome.ok ? 'error' : failed.size > 0 ? `${failed.size}/${records.length} failed` : 'ok';
+    const retry =
+      failed.size > 0
+        ? `; ${failed.size - deadLettered} back in ${this.options.visibilityTimeoutSeconds} s` +
+          (deadLettered > 0
+            ? `, ${deadLettered} to the dead-letter queue (maxReceiveCount ${maxReceiveCount})`
+            : '')
+        : '';
+    for (const line of invocationLines({
+      label: 'sqs',
+      functionId: trigger.functionId,
+      status,
+      outcome,
+      detail: `batch of ${records.length} (${groups})${retry}`,
+    })) {
+      this.options.log(line);
+    }
+    await this.delete(toDelete);
+  }
+
+  private async delete(entries: { id: string; receiptHandle: string }[]): Promise<void> {
+    for (let start = 0; start < entries.length; start += 10) {
+      const chunk = entries.slice(start, start + 10);
+      try {
+        const { Failed = [] } = await this.options.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.options.queueUrl,
+            Entries: chunk.map((e, i) => ({ Id: String(i), ReceiptHandle: e.receiptHandle })),
+          }),
+        );
+        for (const f of Failed) {
+          this.options.log(
+            `event source: could not delete ${chunk[Number(f.Id)]?.id} (${f.Code}: ${f.Message})`,
+          );
+        }
+      } catch (error) {
+        this.options.log(`event source: DeleteMessageBatch failed (${(error as Error).message})`);
+      }
+    }
+  }
+}

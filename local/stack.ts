@@ -1,0 +1,292 @@
+/**
+ * The whole chat on one machine: DynamoDB Local and the SQS emulator (or the backends named
+ * by AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS), the table and queues created from
+ * template.yaml, the functions built from their entry points and run in local sandboxes,
+ * the WebSocket gateway with @connections and the web client on one port, and the SQS →
+ * fanout event source. `stop()` takes it all down in reverse order and leaves no handles.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SqsEventSource } from './event-source';
+import { createFaults, type FaultSettings, type FaultSwitches, hits } from './faults';
+import { LocalFunctions } from './functions';
+import { Gateway } from './gateway';
+import { functionOutputLines, type LogSink, redactingSink } from './invocation-log';
+import {
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type LocalResources,
+  localApiId,
+  localFunctionName,
+  resolveFunctionEnv,
+} from './local-resources';
+import { provisionQueues, provisionTables } from './provision';
+import { startDynamoDbLocal } from './services/dynamodb-local';
+import { startSqsLocal } from './services/sqs-local';
+import { loadTemplateModel, REPO_ROOT, TEMPLATE_FILE, type TemplateModel } from './template-model';
+
+/** Local-only tokens (the same as events/env.json uses), printed by `npm start`. */
+export const DEFAULT_CHAT_TOKEN = 'local-chat-token-change-me';
+export const DEFAULT_ADMIN_TOKEN = 'local-admin-token-change-me';
+
+export interface LocalChatOptions {
+  /** 0 = a free port (tests); the CLI defaults to 3001 / PORT. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  chatToken?: string;
+  adminToken?: string;
+  /** Keep DynamoDB data between runs in this directory (--persist <dir>). */
+  persistDir?: string;
+  /** External backends (default: AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS, else our own). */
+  dynamoDbEndpoint?: string;
+  sqsEndpoint?: string;
+  /** API Gateway's idle timeout; default 10 min. */
+  idleTimeoutMs?: number;
+  /** API Gateway's maximum connection duration; default 2 h. */
+  maxConnectionMs?: number;
+  /** Overrides the template's VisibilityTimeout of the queue that feeds the fanout. */
+  visibilityTimeoutSeconds?: number;
+  /** Extra environment for every function (overrides the template's values). */
+  functionEnv?: Record<string, string>;
+  /** Rebuild the functions when their sources change (CLI true, tests false). */
+  watch?: boolean;
+  /** One line per invocation; default stdout. */
+  log?: (line: string) => void;
+
+  /** Prefix of the local table, queue and function names; default 'local'. */
+  stackName?: string;
+  /** Which lines of the functions' own output reach the log; default 'errors' (warnings and errors). */
+  functionLogs?: 'all' | 'errors' | 'none';
+  /** Fault switches (all off by default); see local/faults.ts. */
+  faults?: FaultSettings;
+  /** Frames of one connection one at a time (default) or concurrently like API Gateway. */
+  frameOrdering?: 'serial' | 'concurrent';
+  /** Folder served at / (default web/dist). */
+  webRoot?: string;
+  /** Run web/build.ts's buildWeb(webRoot) before serving (default: same as `watch`). */
+  buildWeb?: boolean;
+}
+
+export interface LocalChat {
+  port: number;
+  wsUrl: string;
+  httpUrl: string;
+  chatToken: string;
+  adminToken: string;
+  tableName: string;
+  queueUrl: string;
+  deadLetterQueueUrl: string;
+  dynamoDbEndpoint: string;
+  sqsEndpoint: string;
+  stop(): Promise<void>;
+
+  stackName: string;
+  /** Live fault switches: change them at any time. */
+  faults: FaultSwitches;
+  /** The template as the local stack read it (routes, functions, queues, …). */
+  model: TemplateModel;
+  /** Ids of the WebSocket connections open right now. */
+  connectionIds(): string[];
+  /** How long startLocalChat took, in ms. */
+  startupMs: number;
+}
+
+const quiet = () => undefined;
+
+function checkParameter(model: TemplateModel, name: string, value: string, what: string): void {
+  const definition = model.template.Parameters?.[name];
+  if (!definition) return;
+  const min = Number(definition.MinLength ?? 0);
+  if (value !== '' && value.length < min) {
+    throw new Error(`${what} is too short: template.yaml's ${name} needs at least ${min} characters.`);
+  }
+}
+
+async function buildWebClient(webRoot: string, log: LogSink): Promise<void> {
+  const builder = path.join(REPO_ROOT, 'web', 'build.ts');
+  if (!existsSync(builder)) return;
+  try {
+    const mod = (await import(builder)) as { buildWeb?: (outDir: string) => Promise<void> };
+    if (typeof mod.buildWeb === 'function') await mod.buildWeb(webRoot);
+  } catch (error) {
+    log(
+      `web client build failed (serving what is in ${path.relative(REPO_ROOT, webRoot)}): ${(error as Error).message}`,
+    );
+  }
+}
+
+let buildCounter = 0;
+
+export async function startLocalChat(options: LocalChatOptions = {}): Promise<LocalChat> {
+  const started = Date.now();
+  const chatToken = options.chatToken ?? DEFAULT_CHAT_TOKEN;
+  const adminToken = options.adminToken ?? DEFAULT_ADMIN_TOKEN;
+  const log = redactingSink(options.log ?? ((line) => process.stdout.write(`${line}\n`)), [
+    chatToken,
+    adminToken,
+  ]);
+  const stackName = options.stackName ?? 'local';
+  const host = options.host ?? '127.0.0.1';
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const model = loadTemplateModel(TEMPLATE_FILE, { ChatAuthToken: chatToken, AdminAuthToken: adminToken });
+  checkParameter(model, 'ChatAuthToken', chatToken, 'The chat token');
+  checkParameter(model, 'AdminAuthToken', adminToken, 'The admin token');
+  const faults = createFaults(options.faults);
+  const functionLogs = options.functionLogs ?? 'errors';
+  const webRoot = path.resolve(options.webRoot ?? path.join(REPO_ROOT, 'web', 'dist'));
+  const trigger = model.sqsTriggers[0];
+  const [table] = model.tables;
+  if (!trigger || !table)
+    throw new Error('template.yaml: expected a DynamoDB table and an SQS-triggered function');
+
+  // Everything started so far, stopped in reverse order by stopAll (also when starting fails).
+  const h: {
+    ddbLocal?: { stop(): Promise<void> };
+    sqsLocal?: { stop(): Promise<void> };
+    functions?: LocalFunctions;
+    gateway?: Gateway;
+    eventSource?: SqsEventSource;
+    clients?: { destroy(): void }[];
+  } = {};
+  const stopAll = async () => {
+    // Connections close first (their $disconnect still reaches the backends), then the event
+    // source finishes its batches while @connections still answers.
+    await h.gateway?.closeConnections();
+    await h.eventSource?.stop();
+    await h.gateway?.close();
+    await h.functions?.stop();
+    for (const client of h.clients ?? []) client.destroy();
+    await h.sqsLocal?.stop();
+    await h.ddbLocal?.stop();
+  };
+
+  // Everything that does not depend on anything else starts at once.
+  const dynamoDbEndpoint = options.dynamoDbEndpoint ?? process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  const sqsEndpoint = options.sqsEndpoint ?? process.env.AWS_ENDPOINT_URL_SQS;
+  const ddbLocal = dynamoDbEndpoint
+    ? Promise.resolve(undefined)
+    : startDynamoDbLocal({
+        ...(options.persistDir ? { persistDir: options.persistDir } : {}),
+        log: quiet,
+      }).then((handle) => (h.ddbLocal = handle));
+  const sqsLocal = sqsEndpoint
+    ? Promise.resolve(undefined)
+    : startSqsLocal().then((handle) => (h.sqsLocal = handle));
+  let resources: LocalResources | undefined;
+  const functionsReady = LocalFunctions.start({
+    functions: Object.values(model.functions),
+    configure: (fn) => {
+      if (!resources) throw new Error('The local resources are not ready yet');
+      return {
+        functionName: localFunctionName(stackName, fn.logicalId),
+        env: resolveFunctionEnv(model, fn, resources, options.functionEnv),
+      };
+    },
+    buildDir: path.join(REPO_ROOT, '.cache', 'local-build', `${process.pid}-${++buildCounter}`),
+    watch: options.watch ?? false,
+    log,
+    output: (id, line) => {
+      for (const out of functionOutputLines(id, line, functionLogs)) log(out);
+    },
+  }).then((functions) => (h.functions = functions));
+  const webBuilt = (options.buildWeb ?? options.watch) ? buildWebClient(webRoot, log) : Promise.resolve();
+
+  try {
+    const gateway = await Gateway.start({
+      model,
+      functions: { invoke: async (id, event) => (h.functions ?? (await functionsReady)).invoke(id, event) },
+      host,
+      port: options.port ?? 0,
+      apiId: localApiId(stackName),
+      idleTimeoutMs: options.idleTimeoutMs ?? 10 * 60 * 1000,
+      maxConnectionMs: options.maxConnectionMs ?? 2 * 60 * 60 * 1000,
+      faults,
+      log,
+      webRoot,
+      frameOrdering: options.frameOrdering ?? 'serial',
+    });
+    h.gateway = gateway;
+
+    const [ddbHandle, sqsHandle] = await Promise.all([ddbLocal, sqsLocal]);
+    const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+    const ddbEndpoint = dynamoDbEndpoint ?? (ddbHandle?.endpoint as string);
+    const sqsUrl = sqsEndpoint ?? (sqsHandle?.endpoint as string);
+    const ddb = new DynamoDBClient({ ...clientConfig, endpoint: ddbEndpoint });
+    const sqs = new SQSClient({ ...clientConfig, endpoint: sqsUrl });
+    h.clients = [ddb, sqs];
+    const [tables, queues] = await Promise.all([
+      provisionTables(ddb, model, stackName),
+      provisionQueues(sqs, model, stackName, options.visibilityTimeoutSeconds),
+    ]);
+    resources = {
+      stackName,
+      apiId: localApiId(stackName),
+      stage: model.stageName,
+      httpUrl: `http://${urlHost}:${gateway.port}`,
+      wsUrl: `ws://${urlHost}:${gateway.port}`,
+      tables,
+      queues,
+      dynamoDbEndpoint: ddbEndpoint,
+      sqsEndpoint: sqsUrl,
+    };
+    const functions = await functionsReady;
+    await functions.warm();
+
+    const queue = queues[trigger.queueId] as LocalResources['queues'][string];
+    const queueModel = model.queues.find((q) => q.logicalId === trigger.queueId);
+    const deadLetterId = queueModel?.redrive?.deadLetterQueueId;
+    h.eventSource = new SqsEventSource({
+      sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      trigger,
+      visibilityTimeoutSeconds:
+        options.visibilityTimeoutSeconds ?? queueModel?.visibilityTimeoutSeconds ?? 30,
+      ...(queueModel?.redrive ? { maxReceiveCount: queueModel.redrive.maxReceiveCount } : {}),
+      invoke: async (event) => {
+        let crash: NodeJS.Timeout | undefined;
+        if (hits(faults, faults.fanout.crashRate)) {
+          crash = setTimeout(() => functions.crash(trigger.functionId), faults.fanout.crashAfterMs);
+        }
+        try {
+          return await functions.invoke(trigger.functionId, event);
+        } finally {
+          clearTimeout(crash);
+        }
+      },
+      log,
+    });
+    h.eventSource.start();
+    await webBuilt;
+
+    let stopping: Promise<void> | undefined;
+    return {
+      port: gateway.port,
+      wsUrl: resources.wsUrl,
+      httpUrl: resources.httpUrl,
+      chatToken,
+      adminToken,
+      tableName: resources.tables[table.logicalId] as string,
+      queueUrl: queue.url,
+      deadLetterQueueUrl: deadLetterId ? (queues[deadLetterId]?.url ?? '') : '',
+      dynamoDbEndpoint: resources.dynamoDbEndpoint,
+      sqsEndpoint: resources.sqsEndpoint,
+      stackName,
+      faults,
+      model,
+      connectionIds: () => gateway.connectionIds,
+      startupMs: Date.now() - started,
+      stop: () => {
+        stopping ??= stopAll();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled([ddbLocal, sqsLocal, functionsReady, webBuilt]);
+    await stopAll().catch(quiet);
+    throw error;
+  }
+}
