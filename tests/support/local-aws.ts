@@ -126,7 +126,7 @@ export function setHandlerEnvironment(env: HandlerEnvironment): void {
     AWS_ENDPOINT_URL_SQS: env.sqsEndpoint,
     TABLE_NAME: env.tableName,
     QUEUE_URL: env.queueUrl,
-    LOG_LEVEL: 'error',
+    LOG_LEVEL: 'info',
     ...(env.connectionsUrl ? { CONNECTIONS_URL: env.connectionsUrl } : {}),
     ...env.extra,
   });
