@@ -1,4 +1,4 @@
-import { forEachConcurrently } from '../domain/concurrency.js';
+import { forEachConcurrentlyPaged } from '../domain/concurrency.js';
 import { type ServerEvent, serverEvent } from '../domain/protocol.js';
 import type { RoomEvent } from '../domain/room-events.js';
 import type { ConnectionNotifier, ConnectionStore, RoomEventPublisher } from '../ports.js';
@@ -26,38 +26,33 @@ export class DeliveryFailedError extends Error {
   }
 }
 
-type Recipient = { connectionId: string; event: ServerEvent };
+/** A recipient and the frame it gets (serialised once per event, not once per recipient). */
+type Recipient = { connectionId: string; payload: string };
+
+const frame = (event: ServerEvent): string => JSON.stringify(event);
 
 /** What each recipient of a room event receives, page by page (rooms are Queried, never Scanned). */
 async function* recipientsOf(store: ConnectionStore, event: RoomEvent): AsyncGenerator<Recipient[]> {
   const meta = { id: event.id, at: event.at };
   if (event.kind === 'broadcast') {
-    const payload = serverEvent({ type: 'broadcast', from: event.from, message: event.message }, meta);
+    const payload = frame(serverEvent({ type: 'broadcast', from: event.from, message: event.message }, meta));
     for await (const page of store.allConnections()) {
-      yield page.map((connectionId) => ({ connectionId, event: payload }));
+      yield page.map((connectionId) => ({ connectionId, payload }));
     }
     return;
   }
   if (event.kind === 'joined') {
-    yield [
-      {
-        connectionId: event.connectionId,
-        event: serverEvent(
-          { type: 'entered', roomId: event.roomId, nickname: event.nickname, members: event.members },
-          meta,
-        ),
-      },
-    ];
+    const entered = serverEvent(
+      { type: 'entered', roomId: event.roomId, nickname: event.nickname, members: event.members },
+      meta,
+    );
+    yield [{ connectionId: event.connectionId, payload: frame(entered) }];
   }
   if (event.kind === 'left' && event.reason === 'exit') {
-    yield [
-      {
-        connectionId: event.connectionId,
-        event: serverEvent({ type: 'exited', roomId: event.roomId }, meta),
-      },
-    ];
+    const exited = serverEvent({ type: 'exited', roomId: event.roomId }, meta);
+    yield [{ connectionId: event.connectionId, payload: frame(exited) }];
   }
-  const forMembers: ServerEvent =
+  const payload = frame(
     event.kind === 'message'
       ? serverEvent({ type: 'message', roomId: event.roomId, from: event.from, message: event.message }, meta)
       : event.kind === 'joined'
@@ -65,13 +60,12 @@ async function* recipientsOf(store: ConnectionStore, event: RoomEvent): AsyncGen
         : serverEvent(
             { type: 'left', roomId: event.roomId, nickname: event.nickname, reason: event.reason },
             meta,
-          );
+          ),
+  );
   // The sender of a message gets the room's copy too; the subject of joined/left is told separately.
   const skip = event.kind === 'message' ? undefined : event.connectionId;
   for await (const page of store.roomMembers(event.roomId)) {
-    yield page
-      .filter((m) => m.connectionId !== skip)
-      .map((m) => ({ connectionId: m.connectionId, event: forMembers }));
+    yield page.filter((m) => m.connectionId !== skip).map((m) => ({ connectionId: m.connectionId, payload }));
   }
 }
 
@@ -84,18 +78,20 @@ async function* recipientsOf(store: ConnectionStore, event: RoomEvent): AsyncGen
 export async function deliverRoomEvent(deps: FanoutDeps, event: RoomEvent): Promise<DeliveryReport> {
   const report: DeliveryReport = { delivered: 0, gone: [], failed: 0 };
   let firstError: unknown;
-  for await (const page of recipientsOf(deps.store, event)) {
-    await forEachConcurrently(page, deps.concurrency, async ({ connectionId, event: payload }) => {
+  await forEachConcurrentlyPaged(
+    recipientsOf(deps.store, event),
+    deps.concurrency,
+    async ({ connectionId, payload }) => {
       try {
-        const result = await deps.notifier.send(connectionId, JSON.stringify(payload));
+        const result = await deps.notifier.send(connectionId, payload);
         if (result === 'gone') report.gone.push(connectionId);
         else report.delivered += 1;
       } catch (error) {
         report.failed += 1;
         firstError ??= error;
       }
-    });
-  }
+    },
+  );
   for (const connectionId of new Set(report.gone)) {
     await removeConnection(deps, { connectionId, reason: 'gone' });
   }
