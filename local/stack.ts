@@ -11,7 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsEventSource } from './event-source';
 import { createFaults, type FaultSettings, type FaultSwitches, hits } from './faults';
-import { LocalFunctions } from './functions';
+import { type InvokeOutcome, LocalFunctions } from './functions';
 import { Gateway } from './gateway';
 import { functionOutputLines, type LogSink, redactingSink } from './invocation-log';
 import {
@@ -64,6 +64,8 @@ export interface LocalChatOptions {
   faults?: FaultSettings;
   /** Frames of one connection one at a time (default) or concurrently like API Gateway. */
   frameOrdering?: 'serial' | 'concurrent';
+  /** Called after every invocation with the event the function got and what came of it. */
+  onInvoke?: (functionId: string, event: unknown, outcome: InvokeOutcome) => void;
   /** Folder served at / (default web/dist). */
   webRoot?: string;
   /** Run web/build.ts's buildWeb(webRoot) before serving (default: same as `watch`). */
@@ -88,6 +90,8 @@ export interface LocalChat {
   faults: FaultSwitches;
   /** The template as the local stack read it (routes, functions, queues, …). */
   model: TemplateModel;
+  /** Local names, URLs and ARNs of the template's resources. */
+  resources: LocalResources;
   /** Ids of the WebSocket connections open right now. */
   connectionIds(): string[];
   /** How long startLocalChat took, in ms. */
@@ -194,10 +198,16 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
   }).then((functions) => (h.functions = functions));
   const webBuilt = (options.buildWeb ?? options.watch) ? buildWebClient(webRoot, log) : Promise.resolve();
 
+  const invoke = async (id: string, event: unknown) => {
+    const outcome = await (h.functions ?? (await functionsReady)).invoke(id, event);
+    options.onInvoke?.(id, event, outcome);
+    return outcome;
+  };
+
   try {
     const gateway = await Gateway.start({
       model,
-      functions: { invoke: async (id, event) => (h.functions ?? (await functionsReady)).invoke(id, event) },
+      functions: { invoke },
       host,
       port: options.port ?? 0,
       apiId: localApiId(stackName),
@@ -252,7 +262,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
           crash = setTimeout(() => functions.crash(trigger.functionId), faults.fanout.crashAfterMs);
         }
         try {
-          return await functions.invoke(trigger.functionId, event);
+          return await invoke(trigger.functionId, event);
         } finally {
           clearTimeout(crash);
         }
@@ -277,6 +287,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       stackName,
       faults,
       model,
+      resources,
       connectionIds: () => gateway.connectionIds,
       startupMs: Date.now() - started,
       stop: () => {

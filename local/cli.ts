@@ -1,0 +1,131 @@
+/**
+ * `npm start`: the whole chat on this machine, ready for wscat and the web page.
+ *
+ *   npm start [-- --port 3001] [--persist <dir>] [--verbose] [--faults '<json>'] [--no-watch]
+ *
+ * Environment: PORT, CHAT_AUTH_TOKEN, ADMIN_AUTH_TOKEN (local-only defaults otherwise),
+ * AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS (use those backends instead of starting
+ * DynamoDB Local and the SQS emulator). Ctrl-C stops everything.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { FaultSettings } from './faults';
+import { DEFAULT_ADMIN_TOKEN, DEFAULT_CHAT_TOKEN, type LocalChat, startLocalChat } from './stack';
+import { removeStackFile, STACK_FILE, writeStackFile } from './stack-file';
+import { REPO_ROOT } from './template-model';
+
+const USAGE = `Usage: npm start [-- options]
+
+Options:
+  --port <n>        Port of the WebSocket, the web page and @connections (default PORT or 3001)
+  --persist <dir>   Keep DynamoDB data in <dir> between runs
+  --verbose         Show every log line the functions print (default: warnings and errors)
+  --faults <json>   Turn on fault switches, e.g. '{"connections":{"failRate":0.2,"failStatus":429}}'
+                    (see local/faults.ts)
+  --no-watch        Do not rebuild the functions when their sources change
+
+Environment: PORT, CHAT_AUTH_TOKEN, ADMIN_AUTH_TOKEN, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SQS`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      persist: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      faults: { type: 'string' },
+      'no-watch': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const port = Number(values.port ?? process.env.PORT ?? 3001);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`Not a port: ${values.port ?? process.env.PORT}`);
+  return {
+    port,
+    ...(values.persist ? { persistDir: path.resolve(values.persist) } : {}),
+    chatToken: process.env.CHAT_AUTH_TOKEN || DEFAULT_CHAT_TOKEN,
+    adminToken: process.env.ADMIN_AUTH_TOKEN ?? DEFAULT_ADMIN_TOKEN,
+    functionLogs: values.verbose ? ('all' as const) : ('errors' as const),
+    ...(values.faults ? { faults: JSON.parse(values.faults) as FaultSettings } : {}),
+    watch: !values['no-watch'],
+  };
+}
+
+function banner(chat: LocalChat, persistDir: string | undefined): string {
+  const routes = chat.model.routes.map((r) => r.routeKey).join(' ');
+  const dlq = chat.deadLetterQueueUrl.split('/').pop();
+  const lines = [
+    '',
+    `Local WebSocket chat ready in ${(chat.startupMs / 1000).toFixed(1)} s  (routes from template.yaml: ${routes})`,
+    '',
+    `  WebSocket     ${chat.wsUrl}   (also ${chat.wsUrl}/${chat.model.stageName})`,
+    `  Web page      ${chat.httpUrl}/`,
+    `  @connections  ${chat.httpUrl}/${chat.model.stageName}/@connections/{connectionId}`,
+    '',
+    `  Chat token    ${chat.chatToken}`,
+    ...(chat.adminToken ? [`  Admin token   ${chat.adminToken}   (may broadcast)`] : []),
+    '',
+    '  Connect in another terminal:',
+    `    npx wscat -c "${chat.wsUrl}?Auth=${chat.chatToken}"`,
+    ...(chat.adminToken ? [`    npx wscat -c "${chat.wsUrl}?Auth=${chat.adminToken}"      # admin`] : []),
+    '  and type:',
+    '    {"action":"enterroom","roomId":"1","nickname":"Mikki"}',
+    '    {"action":"sendmessage","roomId":"1","message":"Hei kaikki!"}',
+    '    {"action":"exitroom","roomId":"1"}',
+    ...(chat.adminToken ? ['    {"action":"broadcast","message":"Huoltokatko klo 18"}      # admin'] : []),
+    '',
+    `  DynamoDB      ${chat.dynamoDbEndpoint}   table ${chat.tableName}${persistDir ? `, persisted in ${persistDir}` : ', in memory'}`,
+    `  SQS           ${chat.sqsEndpoint}   queue ${chat.queueUrl.split('/').pop()}, dead letters ${dlq}`,
+    `  ${path.relative(REPO_ROOT, STACK_FILE)} lets \`npm run invoke -- <FunctionLogicalId> events/<file>.json\` use this stack.`,
+    '  Editing a handler rebuilds it; Ctrl-C stops everything.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const chat = await startLocalChat(opts);
+  writeStackFile({
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    port: chat.port,
+    wsUrl: chat.wsUrl,
+    httpUrl: chat.httpUrl,
+    chatToken: chat.chatToken,
+    adminToken: chat.adminToken,
+    tableName: chat.tableName,
+    queueUrl: chat.queueUrl,
+    deadLetterQueueUrl: chat.deadLetterQueueUrl,
+    dynamoDbEndpoint: chat.dynamoDbEndpoint,
+    sqsEndpoint: chat.sqsEndpoint,
+    resources: chat.resources,
+  });
+  process.stdout.write(`${banner(chat, opts.persistDir)}\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      process.stdout.write('Stopping forcefully.\n');
+      process.exit(1);
+    }
+    stopping = true;
+    process.stdout.write(`\n${signal}: closing connections and stopping (Ctrl-C again to force)...\n`);
+    removeStackFile();
+    await chat.stop();
+    process.stdout.write('Stopped.\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('exit', () => removeStackFile());
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`npm start failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,85 @@
+/**
+ * `npm run invoke -- <FunctionLogicalId> [events/<file>.json] [--env-vars <file>]`: runs one
+ * function of template.yaml once against the running local stack (`npm start`), the
+ * Docker-free twin of `sam local invoke`. The function gets the environment it has in the
+ * stack (table, queue, @connections URL, tokens); `--env-vars` takes SAM's env.json format
+ * ({ "<FunctionLogicalId>": { "VAR": "value" }, "Parameters": { … } }) to override some of it.
+ * The result is printed as JSON on stdout, the function's logs on stderr; a function error
+ * exits 1.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { LocalFunctions } from './functions';
+import { localFunctionName, resolveFunctionEnv } from './local-resources';
+import { readStackFile } from './stack-file';
+import { loadTemplateModel, REPO_ROOT } from './template-model';
+
+const USAGE =
+  'Usage: npm run invoke -- <FunctionLogicalId> [events/<file>.json] [--env-vars events/env.json]';
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path.resolve(file), 'utf8'));
+  } catch (error) {
+    throw new Error(`Cannot read ${file} as JSON: ${(error as Error).message}`);
+  }
+}
+
+async function main(): Promise<number> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { 'env-vars': { type: 'string', short: 'n' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [functionId, eventFile] = positionals;
+  if (values.help || !functionId) {
+    process.stderr.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  const stack = readStackFile();
+  const model = loadTemplateModel(undefined, {
+    ChatAuthToken: stack.chatToken,
+    AdminAuthToken: stack.adminToken,
+  });
+  const fn = model.functions[functionId];
+  if (!fn) {
+    throw new Error(
+      `template.yaml has no function ${functionId}; it has ${Object.keys(model.functions).join(', ')}`,
+    );
+  }
+  const event = eventFile ? readJson(eventFile) : {};
+  const overrides = values['env-vars']
+    ? ((readJson(values['env-vars']) as Record<string, Record<string, string>>)[functionId] ?? {})
+    : {};
+
+  const functions = await LocalFunctions.start({
+    functions: [fn],
+    configure: (model_) => ({
+      functionName: localFunctionName(stack.resources.stackName, model_.logicalId),
+      env: resolveFunctionEnv(model, model_, stack.resources, overrides),
+    }),
+    buildDir: path.join(REPO_ROOT, '.cache', 'local-build', `invoke-${process.pid}`),
+    output: (_id, line) => process.stderr.write(`${line}\n`),
+  });
+  try {
+    const outcome = await functions.invoke(functionId, event);
+    const timing =
+      `${functionId} ${outcome.requestId}: ${outcome.durationMs} ms` +
+      (outcome.initMs !== undefined ? ` (init ${outcome.initMs} ms)` : '');
+    process.stderr.write(`END ${timing}\n`);
+    process.stdout.write(`${JSON.stringify(outcome.ok ? outcome.result : outcome.error, null, 2)}\n`);
+    return outcome.ok ? 0 : 1;
+  } finally {
+    await functions.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `npm run invoke failed: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exit(2);
+  },
+);
