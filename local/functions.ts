@@ -106,8 +106,7 @@ class Sandbox {
         if (message.type === 'init') {
           this.initialized = message.ok;
           settle(message.ok ? { ok: true, initMs: message.initMs } : message);
-        }
-        else this.pending.get(message.id)?.(message);
+        } else this.pending.get(message.id)?.(message);
       });
       this.worker.once('exit', (code) => {
         this.exited = true;
