@@ -1,0 +1,125 @@
+/**
+ * Scenario 4 — end to end on the local gateway: real WebSocket clients in rooms, each sending
+ * messages at a steady rate. Latency is measured from just before a client sends a frame to the
+ * moment each member of the room (the sender included) receives the room's copy, on one
+ * monotonic clock (all clients live in this process).
+ */
+import WebSocket from 'ws';
+import { startLocalChat } from '../local/stack';
+import type { E2eRow } from './e2e-types';
+import { percentile, round } from './support/stats';
+
+export type { E2eRow };
+
+export interface E2eOptions {
+  clients: number;
+  rooms: number;
+  messagesPerClient: number;
+  ratePerSecond: number;
+}
+
+interface Client {
+  socket: WebSocket;
+  roomId: string;
+  seen: Set<string>;
+  entered: Promise<void>;
+}
+
+interface Payload {
+  s: number;
+  n: number;
+  t: number;
+}
+
+const deadline = (ms: number) => Date.now() + ms;
+
+async function until(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = deadline(timeoutMs);
+  while (!predicate()) {
+    if (Date.now() > end) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
+
+export async function runE2eBench(options: E2eOptions): Promise<E2eRow> {
+  const stack = await startLocalChat({ port: 0, log: () => undefined, functionEnv: { LOG_LEVEL: 'warn' } });
+  const latencies: number[] = [];
+  let delivered = 0;
+  let duplicated = 0;
+  let errors = 0;
+  let lastReceipt = 0;
+  const clients: Client[] = [];
+  try {
+    for (let i = 0; i < options.clients; i++) {
+      const roomId = `bench${i % options.rooms}`;
+      const socket = new WebSocket(`${stack.wsUrl}?Auth=${encodeURIComponent(stack.chatToken)}`);
+      const seen = new Set<string>();
+      let markEntered: () => void = () => undefined;
+      const entered = new Promise<void>((resolve) => {
+        markEntered = resolve;
+      });
+      socket.on('message', (data) => {
+        const event = JSON.parse(String(data)) as { type: string; id: string; message?: string };
+        if (event.type === 'entered') markEntered();
+        if (event.type === 'error') errors += 1;
+        if (event.type !== 'message' || !event.message) return;
+        if (seen.has(event.id)) {
+          duplicated += 1;
+          return;
+        }
+        seen.add(event.id);
+        const payload = JSON.parse(event.message) as Payload;
+        const now = performance.now();
+        latencies.push(now - payload.t);
+        delivered += 1;
+        lastReceipt = now;
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('open', () => resolve());
+        socket.once('error', reject);
+      });
+      socket.send(JSON.stringify({ action: 'enterroom', roomId, nickname: `user${i}` }));
+      clients.push({ socket, roomId, seen, entered });
+    }
+    await Promise.all(clients.map((c) => c.entered));
+    // Let the joined notices settle before the clock starts.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    const intervalMs = 1000 / options.ratePerSecond;
+    const firstSend = performance.now();
+    await Promise.all(
+      clients.map(async (client, s) => {
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * intervalMs));
+        for (let n = 0; n < options.messagesPerClient; n++) {
+          const payload: Payload = { s, n, t: performance.now() };
+          client.socket.send(JSON.stringify({ action: 'sendmessage', message: JSON.stringify(payload) }));
+          await new Promise((resolve) => setTimeout(resolve, intervalMs));
+        }
+      }),
+    );
+    const roomSize = options.clients / options.rooms;
+    const messages = options.clients * options.messagesPerClient;
+    const expectedDeliveries = messages * roomSize;
+    await until(() => delivered >= expectedDeliveries, 30_000);
+    const sorted = [...latencies].sort((a, b) => a - b);
+    return {
+      clients: options.clients,
+      rooms: options.rooms,
+      messages,
+      expectedDeliveries,
+      delivered,
+      lost: expectedDeliveries - delivered,
+      duplicated,
+      errors,
+      p50Ms: round(percentile(sorted, 50)),
+      p95Ms: round(percentile(sorted, 95)),
+      p99Ms: round(percentile(sorted, 99)),
+      maxMs: round(sorted[sorted.length - 1] ?? Number.NaN),
+      deliveriesPerSecond: Math.round((delivered / (lastReceipt - firstSend)) * 1000),
+    };
+  } finally {
+    for (const c of clients) c.socket.terminate();
+    await stack.stop();
+  }
+}
