@@ -161,7 +161,11 @@ export class DynamoDbConnectionStore implements ConnectionStore {
               Put: {
                 TableName: this.tableName,
                 Item: items.nickname,
-                ConditionExpression: 'attribute_not_exists(pk)',
+                // A reservation past its TTL (holder lost without $disconnect) is free: TTL
+                // deletion can lag by days, and roomMembers already treats it as gone.
+                ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+                ExpressionAttributeNames: { '#ttl': 'ttl' },
+                ExpressionAttributeValues: { ':now': { N: String(Math.floor(this.now().getTime() / 1000)) } },
               },
             },
           ],
