@@ -163,6 +163,19 @@ export function describeConnectionStoreContract(name: string, subject: ContractS
         expect((await collect(store.roomMembers('r1'))).items.map((m) => m.nickname)).toEqual(['Mikki']);
       });
 
+      it('lets a nickname be taken again once its holder has expired (a lost $disconnect)', async () => {
+        await member('Mikki', 'r1');
+        now = new Date(T0.getTime() + (CONNECTION_TTL_SECONDS + 1) * 1000);
+        const { connectionId } = await connected('next');
+
+        const members = await store.enterRoom({ connectionId, roomId: 'r1', nickname: 'Mikki' });
+
+        expect(members).toEqual(['Mikki']);
+        expect((await collect(store.roomMembers('r1'))).items).toEqual([
+          { connectionId, roomId: 'r1', nickname: 'Mikki' },
+        ]);
+      });
+
       it('gives a contested nickname to exactly one of several racing connections', async () => {
         const racers = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((label) => connected(label)));
 

@@ -121,7 +121,9 @@ export class InMemoryConnectionStore implements ConnectionStore {
     const { connectionId, roomId, nickname } = membership;
     if (!this.connections.has(connectionId)) throw new ConnectionNotFoundError();
     if (this.memberships.has(membershipKey(connectionId, roomId))) throw new AlreadyInRoomError(roomId);
-    if (this.nicknames.has(nicknameSlot(roomId, nickname))) throw new NicknameTakenError(nickname, roomId);
+    const reservation = this.nicknames.get(nicknameSlot(roomId, nickname));
+    // An expired reservation is free (the adapter's condition: attribute_not_exists OR ttl < now).
+    if (reservation && reservation.ttl >= this.nowSeconds()) throw new NicknameTakenError(nickname, roomId);
     const ttl = this.expiry();
     this.memberships.set(membershipKey(connectionId, roomId), { membership: { ...membership }, ttl });
     this.nicknames.set(nicknameSlot(roomId, nickname), { connectionId, ttl });
