@@ -1,4 +1,4 @@
-import { forEachConcurrently } from '../../../functions/shared/domain/concurrency';
+import { forEachConcurrently, forEachConcurrentlyPaged } from '../../../functions/shared/domain/concurrency';
 
 async function run(items: number[], limit: number) {
   let inFlight = 0;
@@ -41,5 +41,86 @@ describe('forEachConcurrently', () => {
 
     expect(maxInFlight).toBe(2);
     expect(done).toHaveLength(2);
+  });
+});
+
+describe('forEachConcurrentlyPaged', () => {
+  async function* pagesOf<T>(pages: T[][], log: string[] = []): AsyncGenerator<T[]> {
+    for (const [i, page] of pages.entries()) {
+      log.push(`fetch ${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      yield page;
+    }
+  }
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('runs every item of every page once, skipping empty pages', async () => {
+    const done: number[] = [];
+
+    await forEachConcurrentlyPaged(pagesOf([[1, 2, 3], [], [4], [5, 6]]), 2, async (n) => {
+      await sleep(1);
+      done.push(n);
+    });
+
+    expect([...done].sort()).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('keeps exactly `limit` tasks in flight across page boundaries', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const pages = Array.from({ length: 6 }, (_, p) => Array.from({ length: 3 }, (_, i) => p * 3 + i));
+
+    await forEachConcurrentlyPaged(pagesOf(pages), 4, async () => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await sleep(3);
+      inFlight -= 1;
+    });
+
+    expect(maxInFlight).toBe(4);
+  });
+
+  it('lets free workers start on the next page while a slow item of the current page runs', async () => {
+    const finished: string[] = [];
+
+    await forEachConcurrentlyPaged(
+      pagesOf([
+        ['slow', 'a'],
+        ['b', 'c', 'd'],
+      ]),
+      2,
+      async (item) => {
+        await sleep(item === 'slow' ? 60 : 2);
+        finished.push(item);
+      },
+    );
+
+    expect(finished.at(-1)).toBe('slow');
+    expect(finished).toHaveLength(5);
+  });
+
+  it('fetches the next page while the current one is being worked on', async () => {
+    const log: string[] = [];
+
+    await forEachConcurrentlyPaged(pagesOf([[1], [2]], log), 1, async (n) => {
+      log.push(`start ${n}`);
+      await sleep(10);
+      log.push(`end ${n}`);
+    });
+
+    expect(log.indexOf('fetch 1')).toBeLessThan(log.indexOf('end 1'));
+    expect(log.at(-1)).toBe('end 2');
+  });
+
+  it('rejects when a page cannot be fetched', async () => {
+    async function* failing(): AsyncGenerator<number[]> {
+      yield [1];
+      throw new Error('Query failed');
+    }
+
+    await expect(forEachConcurrentlyPaged(failing(), 2, async () => undefined)).rejects.toThrow(
+      'Query failed',
+    );
   });
 });
