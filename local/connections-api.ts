@@ -1,9 +1,10 @@
 /**
  * The @connections management API (what ApiGatewayManagementApiClient calls), served by the
  * gateway on its own port: POST /{stage}/@connections/{id} sends the body to the client as
- * one frame, GET describes the connection, DELETE closes it. An unknown or closed connection
- * answers 410 with `x-amzn-errortype: GoneException`, a body over 128 KB 413
- * PayloadTooLargeException, so SDK v3 throws the same exceptions as against AWS.
+ * one frame, GET describes it (connectedAt, identity, lastActiveAt), DELETE closes it. An
+ * unknown or closed connection answers 410 with `x-amzn-errortype: GoneException`, a body
+ * over 128 KB 413 PayloadTooLargeException, so SDK v3 throws the same exceptions as
+ * against AWS.
  * Unsigned requests get 403, as in AWS (the signature itself is not checked).
  */
 import { randomUUID } from 'node:crypto';
@@ -108,10 +109,11 @@ export async function handleConnectionsRequest(
       reply(res, 200);
       return;
     case 'GET':
+      // The wire names (the SDK exposes them as ConnectedAt, Identity.SourceIp, …).
       reply(res, 200, {
-        ConnectedAt: new Date(connection.connectedAt).toISOString(),
-        Identity: { SourceIp: connection.sourceIp, UserAgent: connection.userAgent ?? '' },
-        LastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+        connectedAt: new Date(connection.connectedAt).toISOString(),
+        identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent ?? '' },
+        lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
       });
       return;
     case 'DELETE':

@@ -1,0 +1,178 @@
+/**
+ * A real `ws` client for end-to-end tests: records every frame the gateway sends, and waits
+ * (event-driven, always bounded) for the one a test expects.
+ */
+import WebSocket from 'ws';
+
+export type ChatEvent = Record<string, unknown> & { type?: string; id?: string };
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export class ChatClient {
+  /** Every text frame received, parsed (frames that are not JSON appear as { raw }). */
+  readonly events: ChatEvent[] = [];
+  readonly closed: Promise<CloseInfo>;
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(
+    readonly ws: WebSocket,
+    readonly name: string,
+  ) {
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const text = data.toString('utf8');
+      let event: ChatEvent;
+      try {
+        event = JSON.parse(text) as ChatEvent;
+      } catch {
+        event = { raw: text, binary: isBinary };
+      }
+      this.events.push(event);
+      for (const wake of this.waiters) wake();
+    });
+    this.closed = new Promise((resolve) => {
+      ws.once('close', (code: number, reason: Buffer) => {
+        resolve({ code, reason: reason.toString('utf8') });
+        for (const wake of this.waiters) wake();
+      });
+    });
+    ws.on('error', () => undefined);
+  }
+
+  /** Opens a connection (`?Auth=<token>` when a token is given); rejects when refused. */
+  static async connect(url: string, token?: string, name = 'client'): Promise<ChatClient> {
+    const target = token === undefined ? url : `${url}?Auth=${encodeURIComponent(token)}`;
+    const ws = new WebSocket(target);
+    const client = new ChatClient(ws, name);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) =>
+        reject(new Error(`handshake refused: ${res.statusCode}`)),
+      );
+      ws.once('error', reject);
+    });
+    return client;
+  }
+
+  get open(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Resolves with the first recorded event (past or future) that matches; bounded. */
+  waitFor(
+    predicate: (event: ChatEvent) => boolean,
+    description = 'an event',
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+  ): Promise<ChatEvent> {
+    return this.waitUntil(() => this.events.find(predicate), `${this.name}: ${description}`, timeoutMs);
+  }
+
+  /** Resolves once `count` events match (returns them in arrival order); bounded. */
+  waitForCount(
+    predicate: (event: ChatEvent) => boolean,
+    count: number,
+    description = 'events',
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+  ): Promise<ChatEvent[]> {
+    return this.waitUntil(
+      () => {
+        const found = this.events.filter(predicate);
+        return found.length >= count ? found : undefined;
+      },
+      `${this.name}: ${count} × ${description}`,
+      timeoutMs,
+    );
+  }
+
+  private waitUntil<T>(check: () => T | undefined, description: string, timeoutMs: number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        const found = check();
+        if (found !== undefined) {
+          cleanup();
+          resolve(found);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        const seen = this.events.map((e) => e.type ?? JSON.stringify(e).slice(0, 60)).join(', ');
+        reject(
+          new Error(
+            `Timed out after ${timeoutMs} ms waiting for ${description} (seen: ${seen || 'nothing'})`,
+          ),
+        );
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+      };
+      this.waiters.add(wake);
+      wake();
+    });
+  }
+
+  /** Resolves when the connection has closed; bounded. */
+  async waitClosed(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<CloseInfo> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${this.name}: not closed within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.closed, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Enters a room and waits for the `entered` confirmation. */
+  async enter(roomId: string, nickname: string): Promise<ChatEvent> {
+    this.send({ action: 'enterroom', roomId, nickname });
+    return this.waitFor((e) => e.type === 'entered' && e.roomId === roomId, `entered ${roomId}`);
+  }
+
+  /** Closes politely and waits for the close to complete. */
+  async close(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    this.ws.close(1000, 'bye');
+    await this.waitClosed();
+  }
+
+  /** Drops the TCP connection without a close frame (an abrupt network loss). */
+  terminate(): void {
+    this.ws.terminate();
+  }
+}
+
+/** Attempts a handshake and reports the HTTP status it was refused with (or 101). */
+export function handshakeStatus(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => {
+      ws.terminate();
+      resolve({ status: 101, body: '' });
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.once('error', (error) => {
+      if (!/Unexpected server response/.test(String(error))) reject(error);
+    });
+  });
+}

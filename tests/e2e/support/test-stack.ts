@@ -1,0 +1,57 @@
+/**
+ * Starts the local stack for a test file: a free port, logs collected (not printed), and
+ * everything the test needs to look at afterwards. Set LOCAL_CHAT_LOGS=1 to see the logs.
+ */
+import { type LocalChat, type LocalChatOptions, startLocalChat } from '../../../local/stack';
+
+export interface TestStack {
+  chat: LocalChat;
+  /** Every log line so far (one per invocation, plus errors). */
+  logs: string[];
+  /** The events each function received, in order. */
+  invocations: { functionId: string; event: unknown; ok: boolean }[];
+}
+
+export async function startTestStack(options: LocalChatOptions = {}): Promise<TestStack> {
+  const logs: string[] = [];
+  const invocations: TestStack['invocations'] = [];
+  const print = process.env.LOCAL_CHAT_LOGS === '1';
+  const chat = await startLocalChat({
+    port: 0,
+    watch: false,
+    ...options,
+    log: (line) => {
+      logs.push(line);
+      if (print) process.stdout.write(`${line}\n`);
+    },
+    onInvoke: (functionId, event, outcome) => {
+      invocations.push({ functionId, event, ok: outcome.ok });
+      options.onInvoke?.(functionId, event, outcome);
+    },
+  });
+  return { chat, logs, invocations };
+}
+
+/** Bounded poll for conditions that are not events on a client (log lines, table items). */
+export async function eventually<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  description: string,
+  timeoutMs = 10_000,
+  intervalMs = 25,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${description}${why}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
