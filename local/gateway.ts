@@ -438,8 +438,16 @@ export class Gateway {
   /** Closes every connection (1001 Going away) and waits until their $disconnect ran. */
   async closeConnections(): Promise<void> {
     this.stopping = true;
+    const closed = [...this.live.values()].map(
+      (live) =>
+        new Promise<void>((resolve) =>
+          live.ws.readyState === live.ws.CLOSED ? resolve() : live.ws.once('close', () => resolve()),
+        ),
+    );
     for (const live of this.live.values()) this.closeBy(live, 1001, 'Going away');
     for (const socket of this.handshakes) socket.destroy();
+    // ws ends a closing handshake the client does not answer after closeTimeout.
+    await Promise.all(closed);
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
