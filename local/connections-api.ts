@@ -88,7 +88,11 @@ export async function handleConnectionsRequest(
   }
   if (req.method === 'POST') {
     if (hits(faults, faults.connections.hangRate)) return; // never answered; the caller times out
-    if (faults.connections.delayMs > 0) await sleep(faults.connections.delayMs);
+    if (faults.connections.delayMs > 0) {
+      await sleep(faults.connections.delayMs);
+      // The caller gave up (timed out, or its process died) while we stalled: nothing is sent.
+      if (res.destroyed || req.socket.destroyed) return;
+    }
     if (hits(faults, faults.connections.failRate)) {
       reply(res, faults.connections.failStatus, { message: 'Injected fault (local gateway fault switch)' });
       return;

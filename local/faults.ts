@@ -9,7 +9,7 @@ export interface FaultSwitches {
     failRate: number;
     /** 429 (LimitExceededException), 500, 502, 503, … */
     failStatus: number;
-    /** Latency added to every @connections POST, in ms. */
+    /** Latency added to every @connections POST, in ms (a caller that gives up meanwhile sends nothing). */
     delayMs: number;
     /** Share (0..1) of POSTs that are never answered (the caller's timeout fires). */
     hangRate: number;

@@ -221,7 +221,12 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     h.gateway = gateway;
 
     const [ddbHandle, sqsHandle] = await Promise.all([ddbLocal, sqsLocal]);
-    const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+    const clientConfig = {
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      // A local request that hangs must not stall the event source's poll loop for ever.
+      requestHandler: { connectionTimeout: 2000, requestTimeout: 10_000 },
+    };
     const ddbEndpoint = dynamoDbEndpoint ?? (ddbHandle?.endpoint as string);
     const sqsUrl = sqsEndpoint ?? (sqsHandle?.endpoint as string);
     const ddb = new DynamoDBClient({ ...clientConfig, endpoint: ddbEndpoint });

@@ -1,0 +1,356 @@
+/**
+ * The emulated SQS → Lambda event source mapping. First against the SQS emulator with a
+ * scripted function (exact control over what fails and when), on queues created from the
+ * template: Lambda-shaped records, batches of at most BatchSize, one batch per message
+ * group at a time with the group's order kept while it is in flight, failed records back
+ * after the visibility timeout, poison records to the dead-letter queue after
+ * maxReceiveCount and the group flowing again. Then through the whole stack, with the
+ * gateway's fault switches: a room event the fanout could not deliver arrives late but in
+ * order; a fanout sandbox killed mid-batch loses nothing.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SqsEventSource, type SqsRecord } from '../../local/event-source';
+import type { InvokeOutcome } from '../../local/functions';
+import { provisionQueues } from '../../local/provision';
+import { type SqsLocalHandle, startSqsLocal } from '../../local/services/sqs-local';
+import { loadTemplateModel, type TemplateModel } from '../../local/template-model';
+import { ChatClient, type ChatEvent } from './support/chat-client';
+import { eventually, startTestStack, type TestStack } from './support/test-stack';
+
+const VISIBILITY_TIMEOUT_S = 1;
+
+interface Call {
+  records: SqsRecord[];
+  startedAt: number;
+  failed: string[];
+}
+
+/** What the scripted function answers: the ids of the records that failed, or 'throw'. */
+type Script = (records: SqsRecord[], call: number) => Promise<string[] | 'throw'> | string[] | 'throw';
+
+/** FIFO rule of the real fanout: after a failed record, the rest of its group fails too. */
+function failFrom(records: SqsRecord[], isBad: (r: SqsRecord) => boolean): string[] {
+  const failed: string[] = [];
+  const broken = new Set<string>();
+  for (const r of records) {
+    const group = r.attributes.MessageGroupId as string;
+    if (broken.has(group) || isBad(r)) {
+      broken.add(group);
+      failed.push(r.messageId);
+    }
+  }
+  return failed;
+}
+
+describe('the SQS event source mapping, with a scripted function', () => {
+  let sqsLocal: SqsLocalHandle;
+  let sqs: SQSClient;
+  let model: TemplateModel;
+
+  beforeAll(async () => {
+    sqsLocal = await startSqsLocal();
+    sqs = new SQSClient({
+      endpoint: sqsLocal.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    model = loadTemplateModel();
+  });
+
+  afterAll(async () => {
+    sqs?.destroy();
+    await sqsLocal?.stop();
+  });
+
+  /** Runs `body` with an event source on fresh queues (created as the template says) and `script`. */
+  async function withEventSource(
+    name: string,
+    script: Script,
+    body: (ctx: {
+      calls: Call[];
+      send: (group: string, text: string, attributes?: Record<string, string>) => Promise<void>;
+      processed: (group: string) => string[];
+      deadLetterBodies: () => Promise<string[]>;
+      queueArn: string;
+    }) => Promise<void>,
+  ) {
+    const trigger = model.sqsTriggers[0];
+    if (!trigger) throw new Error('no SQS trigger in template.yaml');
+    const queueModel = model.queues.find((q) => q.logicalId === trigger.queueId);
+    const queues = await provisionQueues(sqs, model, name, VISIBILITY_TIMEOUT_S);
+    const queue = queues[trigger.queueId] as { url: string; arn: string };
+    const deadLetters = queues[queueModel?.redrive?.deadLetterQueueId ?? ''] as { url: string };
+    const calls: Call[] = [];
+    const source = new SqsEventSource({
+      sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      trigger,
+      visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_S,
+      ...(queueModel?.redrive ? { maxReceiveCount: queueModel.redrive.maxReceiveCount } : {}),
+      invoke: async (event): Promise<InvokeOutcome> => {
+        const call: Call = { records: event.Records, startedAt: Date.now(), failed: [] };
+        calls.push(call);
+        const answer = await script(event.Records, calls.length);
+        if (answer === 'throw') {
+          call.failed = event.Records.map((r) => r.messageId);
+          return {
+            ok: false,
+            error: { errorType: 'Error', errorMessage: 'scripted' },
+            requestId: 'r',
+            durationMs: 0,
+          };
+        }
+        call.failed = answer;
+        const result = { batchItemFailures: answer.map((itemIdentifier) => ({ itemIdentifier })) };
+        return { ok: true, result, requestId: 'r', durationMs: 0 };
+      },
+      log: () => undefined,
+    });
+    source.start();
+    try {
+      await body({
+        calls,
+        queueArn: queue.arn,
+        send: async (group, text, attributes) => {
+          await sqs.send(
+            new SendMessageCommand({
+              QueueUrl: queue.url,
+              MessageBody: text,
+              MessageGroupId: group,
+              MessageDeduplicationId: randomUUID(),
+              ...(attributes
+                ? {
+                    MessageAttributes: Object.fromEntries(
+                      Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+                    ),
+                  }
+                : {}),
+            }),
+          );
+        },
+        processed: (group) =>
+          calls.flatMap((c) =>
+            c.records
+              .filter((r) => r.attributes.MessageGroupId === group && !c.failed.includes(r.messageId))
+              .map((r) => r.body),
+          ),
+        deadLetterBodies: async () => {
+          const { Messages = [] } = await sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: deadLetters.url,
+              MaxNumberOfMessages: 10,
+              WaitTimeSeconds: 0,
+            }),
+          );
+          return Messages.map((m) => m.Body as string);
+        },
+      });
+    } finally {
+      await source.stop();
+    }
+  }
+
+  it('hands the function records shaped as Lambda SQS records, in batches of at most BatchSize', async () => {
+    await withEventSource(
+      'shape',
+      () => [],
+      async ({ calls, send, processed, queueArn }) => {
+        await send('g1', 'first', { kind: 'probe' });
+        for (let i = 2; i <= 25; i++) await send('g1', `m${i}`);
+        await eventually(() => processed('g1').length === 25, '25 records');
+
+        expect(processed('g1')).toEqual(['first', ...Array.from({ length: 24 }, (_, i) => `m${i + 2}`)]);
+        const batchSize = model.sqsTriggers[0]?.batchSize as number;
+        expect(Math.max(...calls.map((c) => c.records.length))).toBeLessThanOrEqual(batchSize);
+        const record = calls[0]?.records[0];
+        expect(record).toEqual({
+          messageId: expect.any(String),
+          receiptHandle: expect.any(String),
+          body: 'first',
+          attributes: expect.objectContaining({
+            ApproximateReceiveCount: '1',
+            SentTimestamp: expect.stringMatching(/^\d+$/),
+            SequenceNumber: expect.stringMatching(/^\d+$/),
+            MessageGroupId: 'g1',
+            MessageDeduplicationId: expect.any(String),
+            ApproximateFirstReceiveTimestamp: expect.stringMatching(/^\d+$/),
+            SenderId: expect.any(String),
+          }),
+          messageAttributes: {
+            kind: { stringValue: 'probe', stringListValues: [], binaryListValues: [], dataType: 'String' },
+          },
+          md5OfBody: createHash('md5').update('first').digest('hex'),
+          eventSource: 'aws:sqs',
+          eventSourceARN: queueArn,
+          awsRegion: 'us-east-1',
+        });
+      },
+    );
+  });
+
+  it('never runs two batches of one group at once, holding its later messages in order', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const active = new Map<string, number>();
+    let mostAtOnce = 0;
+    const script: Script = async (records) => {
+      const groups = new Set(records.map((r) => r.attributes.MessageGroupId as string));
+      for (const g of groups) {
+        active.set(g, (active.get(g) ?? 0) + 1);
+        mostAtOnce = Math.max(mostAtOnce, active.get(g) ?? 0);
+      }
+      if (records.some((r) => r.body === 'g:1')) await gate;
+      for (const g of groups) active.set(g, (active.get(g) ?? 1) - 1);
+      return [];
+    };
+    await withEventSource('inflight', script, async ({ calls, send, processed }) => {
+      await send('g', 'g:1');
+      await eventually(() => calls.some((c) => c.records.some((r) => r.body === 'g:1')), 'g:1 in flight');
+      await send('g', 'g:2');
+      await send('g', 'g:3');
+      await send('h', 'h:1');
+      // h:1 was sent after g:2 and g:3, so both were received by now: held, not dispatched.
+      await eventually(() => processed('h').includes('h:1'), 'h:1 while g:1 is still in flight');
+      expect(calls.flatMap((c) => c.records.map((r) => r.body))).not.toContain('g:2');
+
+      release();
+      await eventually(() => processed('g').length === 3, 'the rest of g');
+      expect(processed('g')).toEqual(['g:1', 'g:2', 'g:3']);
+      expect(mostAtOnce).toBe(1);
+    });
+  });
+
+  it('brings a failed record back after the visibility timeout, and its group waits for it', async () => {
+    const failedAt = new Map<string, number>();
+    const script: Script = (records) =>
+      failFrom(records, (r) => {
+        const firstTry = r.body === 'f:2' && r.attributes.ApproximateReceiveCount === '1';
+        if (firstTry) failedAt.set(r.body, Date.now());
+        return firstTry;
+      });
+    await withEventSource('retry', script, async ({ calls, send, processed }) => {
+      for (const n of [1, 2, 3, 4]) await send('f', `f:${n}`);
+      await eventually(() => failedAt.has('f:2'), 'f:2 to fail once');
+      await send('f', 'f:5');
+      await eventually(() => processed('f').length === 5, 'all of f');
+
+      expect(processed('f')).toEqual(['f:1', 'f:2', 'f:3', 'f:4', 'f:5']);
+      const retry = calls.find((c) =>
+        c.records.some((r) => r.body === 'f:2' && !c.failed.includes(r.messageId)),
+      );
+      expect(retry?.records.find((r) => r.body === 'f:2')?.attributes.ApproximateReceiveCount).toBe('2');
+      expect((retry?.startedAt ?? 0) - (failedAt.get('f:2') ?? 0)).toBeGreaterThanOrEqual(
+        VISIBILITY_TIMEOUT_S * 1000 - 100,
+      );
+      // f:5 arrived while f:2 was away: it waited instead of overtaking.
+      const firstWithF5 = calls.findIndex((c) => c.records.some((r) => r.body === 'f:5'));
+      expect(firstWithF5).toBeGreaterThanOrEqual(calls.indexOf(retry as Call));
+    });
+  });
+
+  it('retries the whole batch when the invocation fails', async () => {
+    await withEventSource(
+      'throws',
+      (_records, call) => (call === 1 ? 'throw' : []),
+      async ({ calls, send, processed }) => {
+        await send('e', 'e:1');
+        await send('e', 'e:2');
+        await eventually(() => processed('e').length === 2, 'e after the retry');
+        expect(processed('e')).toEqual(['e:1', 'e:2']);
+        const counts = calls.flatMap((c) =>
+          c.records.map((r) => `${r.body}#${r.attributes.ApproximateReceiveCount}`),
+        );
+        expect(counts.filter((c) => c.endsWith('#2')).length).toBeGreaterThan(0);
+      },
+    );
+  });
+
+  it('moves a poison record to the dead-letter queue after maxReceiveCount, and the group flows again', async () => {
+    const maxReceiveCount = model.queues.find((q) => q.redrive)?.redrive?.maxReceiveCount as number;
+    const script: Script = (records) => failFrom(records, (r) => r.body === 'POISON');
+    await withEventSource('poison', script, async ({ calls, send, processed, deadLetterBodies }) => {
+      await send('p', 'POISON');
+      const attempts = () =>
+        calls.flatMap((c) =>
+          c.records.filter((r) => r.body === 'POISON').map((r) => r.attributes.ApproximateReceiveCount),
+        );
+      await eventually(() => attempts().length === maxReceiveCount, `${maxReceiveCount} attempts`, 15_000);
+      // Sent while the poison is away for the last time: held until it has been dead-lettered.
+      await send('p', 'p:after');
+
+      await eventually(() => processed('p').includes('p:after'), 'p:after', 15_000);
+      expect(attempts()).toEqual(Array.from({ length: maxReceiveCount }, (_, i) => String(i + 1)));
+      expect(calls.filter((c) => c.records.some((r) => r.body === 'p:after'))).toHaveLength(1);
+      const dead = await eventually(async () => {
+        const bodies = await deadLetterBodies();
+        return bodies.length > 0 ? bodies : undefined;
+      }, 'the dead-letter queue to hold the poison');
+      expect(dead).toEqual(['POISON']);
+    });
+  }, 30_000);
+});
+
+describe('the fanout through the whole stack, on a bad day', () => {
+  let stack: TestStack;
+  let mikki: ChatClient;
+  const messages = (client: ChatClient) =>
+    client.events.filter((e: ChatEvent) => e.type === 'message').map((e) => e.message as string);
+
+  beforeAll(async () => {
+    stack = await startTestStack({ visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_S });
+    mikki = await ChatClient.connect(stack.chat.wsUrl, stack.chat.chatToken, 'Mikki');
+    await mikki.enter('bad-day', 'Mikki');
+  }, 60_000);
+
+  afterAll(async () => {
+    mikki?.terminate();
+    await stack?.chat.stop();
+  }, 30_000);
+
+  const fanoutLines = (pattern: RegExp) =>
+    stack.logs.filter((l) => l.includes('FanoutFunction') && pattern.test(l));
+
+  it('delivers a room event @connections refused, after the visibility timeout and in the room order', async () => {
+    stack.chat.faults.connections.failRate = 1;
+    stack.chat.faults.connections.failStatus = 500;
+    const failuresBefore = fanoutLines(/failed/).length;
+    mikki.send({ action: 'sendmessage', roomId: 'bad-day', message: 'yksi' });
+    await eventually(
+      () => fanoutLines(/failed/).length > failuresBefore,
+      'the fanout to report the record failed',
+    );
+    stack.chat.faults.connections.failRate = 0;
+    mikki.send({ action: 'sendmessage', roomId: 'bad-day', message: 'kaksi' });
+    mikki.send({ action: 'sendmessage', roomId: 'bad-day', message: 'kolme' });
+
+    await mikki.waitForCount((e) => e.type === 'message', 3, 'messages', 10_000);
+    expect(messages(mikki)).toEqual(['yksi', 'kaksi', 'kolme']);
+  });
+
+  it('loses nothing when the fanout sandbox is killed mid-batch', async () => {
+    stack.chat.faults.connections.delayMs = 300;
+    stack.chat.faults.fanout = { crashRate: 1, crashAfterMs: 100 };
+    const crashesBefore = fanoutLines(/error/).length;
+    mikki.send({ action: 'sendmessage', roomId: 'bad-day', message: 'neljä' });
+    await eventually(() => fanoutLines(/error/).length > crashesBefore, 'a crashed fanout invocation');
+    const crashedAt = Date.now();
+    stack.chat.faults.fanout.crashRate = 0;
+    stack.chat.faults.connections.delayMs = 0;
+
+    await mikki.waitFor(
+      (e) => e.type === 'message' && e.message === 'neljä',
+      'the message after the crash',
+      10_000,
+    );
+    // The post in flight died with the sandbox; the record came back after the visibility timeout.
+    expect(Date.now() - crashedAt).toBeGreaterThanOrEqual(VISIBILITY_TIMEOUT_S * 1000 - 300);
+    expect(stack.logs.some((l) => l.includes('Runtime.ExitError'))).toBe(true);
+    const ids = mikki.events.filter((e) => e.type === 'message').map((e) => e.id);
+    expect(messages(mikki)).toEqual(['yksi', 'kaksi', 'kolme', 'neljä']);
+    expect(new Set(ids).size).toBe(4);
+  });
+});
