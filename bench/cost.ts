@@ -62,7 +62,7 @@ function* chatItems(rooms: number, roomSize: number): Generator<Item> {
     for (let i = 0; i < roomSize; i++) {
       const connectionId = `r${r}-c${i}-${'x'.repeat(4)}`;
       yield connectionItem({ connectionId, role: 'user', principalId: 'user', connectedAt: Date.now() }, ttl);
-      const m = membershipItems({ connectionId, roomId: `room${r}`, nickname: `user${i}` }, ttl);
+      const m = membershipItems({ connectionId, roomId: `room${r}`, nickname: `user${i}` }, ttl, 'active');
       yield m.roomOf;
       yield m.member;
       yield m.nickname;

@@ -45,7 +45,11 @@ function* roomItems(roomId: string, members: number): Generator<Item> {
   for (let i = 0; i < members; i++) {
     const connectionId = `${roomId}-c${i}`;
     yield connectionItem({ connectionId, role: 'user', principalId: 'user', connectedAt: Date.now() }, ttl);
-    const { member, roomOf, nickname } = membershipItems({ connectionId, roomId, nickname: `user${i}` }, ttl);
+    const { member, roomOf, nickname } = membershipItems(
+      { connectionId, roomId, nickname: `user${i}` },
+      ttl,
+      'active',
+    );
     yield member;
     yield roomOf;
     yield nickname;

@@ -25,15 +25,30 @@ export interface ConnectionStore {
   getConnection(connectionId: string): Promise<Connection | undefined>;
   /**
    * Atomically adds the membership and reserves its nickname in the room; returns the
-   * nicknames now in the room. Throws AlreadyInRoomError, NicknameTakenError, or
-   * ConnectionNotFoundError when the connection is not registered.
+   * nicknames now in the room (the newcomer included). Throws AlreadyInRoomError,
+   * NicknameTakenError, or ConnectionNotFoundError when the connection is not registered.
+   *
+   * The room's delivery roster follows the room's event order, not the clock: a new member is
+   * `joining` (not yet receiving) until the fanout handles its `joined` event
+   * (`activateMember`), and one who exits stays on the roster as `leaving` until the fanout
+   * has delivered its `left` event (`forgetMember`). So a member receives exactly the events
+   * between its `entered` and its `exited`, however the Lambdas race.
    */
   enterRoom(membership: Membership): Promise<string[]>;
-  /** Atomically removes the membership and frees its nickname. Throws NotInRoomError. */
+  /** Undoes an enterRoom whose `joined` event was never published: nothing of it remains. */
+  undoEnter(membership: Membership): Promise<void>;
+  /**
+   * Atomically removes the membership and frees its nickname; the member stays on the
+   * roster as `leaving` until `forgetMember`. Throws NotInRoomError.
+   */
   exitRoom(connectionId: string, roomId: string): Promise<Membership>;
+  /** A `joining` member starts receiving the room's events (no-op in any other state). */
+  activateMember(roomId: string, connectionId: string): Promise<void>;
+  /** A `leaving` member stops receiving the room's events (no-op in any other state). */
+  forgetMember(roomId: string, connectionId: string): Promise<void>;
   getMembership(connectionId: string, roomId: string): Promise<Membership | undefined>;
   listMemberships(connectionId: string): Promise<Membership[]>;
-  /** Pages of a room's live members (a Query on the room's partition, never a Scan). */
+  /** Pages of the room's delivery roster: `active` and `leaving` members (a Query, never a Scan). */
   roomMembers(roomId: string): AsyncIterable<Membership[]>;
   /** Pages of every live connection id (a Query per connection-index shard). */
   allConnections(): AsyncIterable<string[]>;

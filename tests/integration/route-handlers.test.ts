@@ -230,7 +230,16 @@ describe('enterroom', () => {
 
     await enter(mikki, roomId, 'Mikki');
 
-    expect(await nicknamesIn(store, roomId)).toEqual(['Aku', 'Mikki']);
+    await expect(store.getMembership(mikki, roomId)).resolves.toEqual({
+      connectionId: mikki,
+      roomId,
+      nickname: 'Mikki',
+    });
+    await expect(store.getMembership(aku, roomId)).resolves.toEqual({
+      connectionId: aku,
+      roomId,
+      nickname: 'Aku',
+    });
     const events = await queued();
     expect(events).toEqual([
       expect.objectContaining({ kind: 'joined', roomId, connectionId: mikki, nickname: 'Mikki' }),
@@ -366,7 +375,7 @@ describe('exitroom', () => {
     const { status } = await frame('exitroom', hessu, { action: 'exitroom', roomId });
 
     expect(status).toBe(200);
-    expect(await nicknamesIn(store, roomId)).toEqual([]);
+    await expect(store.getMembership(hessu, roomId)).resolves.toBeUndefined();
     expect(await queued()).toEqual([
       expect.objectContaining({
         kind: 'left',

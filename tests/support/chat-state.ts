@@ -20,7 +20,10 @@ export async function registerConnection(
   return connection;
 }
 
-/** Registers a connection named `nickname` and enters it into each of `roomIds`. */
+/**
+ * Registers a connection named `nickname` and makes it a receiving member of each of
+ * `roomIds` (entered, and activated as the fanout does when it handles the `joined` event).
+ */
 export async function memberOf(
   store: ConnectionStore,
   nickname: string,
@@ -31,6 +34,7 @@ export async function memberOf(
   for (const roomId of roomIds) {
     const membership = { connectionId, roomId, nickname };
     await store.enterRoom(membership);
+    await store.activateMember(roomId, connectionId);
     memberships.push(membership);
   }
   return { connectionId, memberships };

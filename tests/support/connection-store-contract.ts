@@ -60,12 +60,17 @@ export function describeConnectionStoreContract(name: string, subject: ContractS
       return connection;
     }
 
+    /** A receiving member: entered, and activated as the fanout does on its `joined` event. */
     async function member(label: string, roomId: string, nickname = label): Promise<Membership> {
       const { connectionId } = await connected(label);
       const membership = { connectionId, roomId, nickname };
       await store.enterRoom(membership);
+      await store.activateMember(roomId, connectionId);
       return membership;
     }
+
+    const roster = async (roomId: string) =>
+      (await collect(store.roomMembers(roomId))).items.map((m) => m.nickname).sort();
 
     describe('connections', () => {
       it('returns a registered connection with its role, principal and connect time', async () => {
@@ -169,6 +174,7 @@ export function describeConnectionStoreContract(name: string, subject: ContractS
         const { connectionId } = await connected('next');
 
         const members = await store.enterRoom({ connectionId, roomId: 'r1', nickname: 'Mikki' });
+        await store.activateMember('r1', connectionId);
 
         expect(members).toEqual(['Mikki']);
         expect((await collect(store.roomMembers('r1'))).items).toEqual([
@@ -188,6 +194,7 @@ export function describeConnectionStoreContract(name: string, subject: ContractS
         expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
         const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
         expect(rejected.every((o) => o.reason instanceof NicknameTakenError)).toBe(true);
+        for (const r of racers) await store.activateMember('r1', r.connectionId);
         expect((await collect(store.roomMembers('r1'))).items).toHaveLength(1);
       });
     });
@@ -199,8 +206,29 @@ export function describeConnectionStoreContract(name: string, subject: ContractS
 
         await expect(store.exitRoom(mikki.connectionId, 'r1')).resolves.toEqual(mikki);
 
-        expect((await collect(store.roomMembers('r1'))).items.map((m) => m.nickname)).toEqual(['Aku']);
         await expect(store.getMembership(mikki.connectionId, 'r1')).resolves.toBeUndefined();
+        await expect(store.listMemberships(mikki.connectionId)).resolves.toEqual([]);
+      });
+
+      it('keeps the leaver on the delivery roster until it is forgotten', async () => {
+        const mikki = await member('Mikki', 'r1');
+        await member('Aku', 'r1');
+
+        await store.exitRoom(mikki.connectionId, 'r1');
+        expect(await roster('r1')).toEqual(['Aku', 'Mikki']);
+
+        await store.forgetMember('r1', mikki.connectionId);
+        expect(await roster('r1')).toEqual(['Aku']);
+      });
+
+      it('does not count a leaver among the members a newcomer is told about', async () => {
+        const mikki = await member('Mikki', 'r1');
+        await store.exitRoom(mikki.connectionId, 'r1');
+        const { connectionId } = await connected('aku');
+
+        await expect(store.enterRoom({ connectionId, roomId: 'r1', nickname: 'Aku' })).resolves.toEqual([
+          'Aku',
+        ]);
       });
 
       it('frees the nickname for someone else', async () => {
@@ -256,6 +284,58 @@ export function describeConnectionStoreContract(name: string, subject: ContractS
       });
     });
 
+    describe('delivery roster', () => {
+      it('leaves a newcomer off the roster until it is activated, but counts it as a member', async () => {
+        await member('Mikki', 'r1');
+        const { connectionId } = await connected('aku');
+
+        await expect(store.enterRoom({ connectionId, roomId: 'r1', nickname: 'Aku' })).resolves.toEqual(
+          expect.arrayContaining(['Aku', 'Mikki']),
+        );
+        expect(await roster('r1')).toEqual(['Mikki']);
+
+        await store.activateMember('r1', connectionId);
+        expect(await roster('r1')).toEqual(['Aku', 'Mikki']);
+      });
+
+      it('ignores activating or forgetting a member that is not in that state', async () => {
+        const mikki = await member('Mikki', 'r1');
+
+        await store.forgetMember('r1', mikki.connectionId);
+        await store.activateMember('r1', 'nobody=');
+        await store.forgetMember('r1', 'nobody=');
+
+        expect(await roster('r1')).toEqual(['Mikki']);
+      });
+
+      it('treats a re-entry before the exit was forgotten as a new, not yet receiving, member', async () => {
+        const mikki = await member('Mikki', 'r1');
+        await store.exitRoom(mikki.connectionId, 'r1');
+
+        await store.enterRoom(mikki);
+        await store.forgetMember('r1', mikki.connectionId);
+        expect(await roster('r1')).toEqual([]);
+
+        await store.activateMember('r1', mikki.connectionId);
+        expect(await roster('r1')).toEqual(['Mikki']);
+      });
+
+      it('undoes an entry completely, freeing the nickname', async () => {
+        const { connectionId } = await connected('mikki');
+        await store.enterRoom({ connectionId, roomId: 'r1', nickname: 'Mikki' });
+
+        await store.undoEnter({ connectionId, roomId: 'r1', nickname: 'Mikki' });
+
+        await expect(store.getMembership(connectionId, 'r1')).resolves.toBeUndefined();
+        await store.activateMember('r1', connectionId);
+        expect(await roster('r1')).toEqual([]);
+        const other = await connected('other');
+        await expect(
+          store.enterRoom({ connectionId: other.connectionId, roomId: 'r1', nickname: 'mikki' }),
+        ).resolves.toEqual(['mikki']);
+      });
+    });
+
     describe('room members', () => {
       it('yields nothing for a room nobody is in', async () => {
         await expect(collect(store.roomMembers('empty'))).resolves.toEqual({ pages: 0, items: [] });
@@ -306,6 +386,7 @@ export function describeConnectionStoreContract(name: string, subject: ContractS
       it('returns its memberships and deletes the connection, its memberships and its nicknames', async () => {
         const mikki = await member('Mikki', 'r1');
         await store.enterRoom({ connectionId: mikki.connectionId, roomId: 'r2', nickname: 'Mikki' });
+        await store.activateMember('r2', mikki.connectionId);
         const aku = await member('Aku', 'r1');
 
         const removed = await store.removeConnection(mikki.connectionId);

@@ -12,6 +12,7 @@
 import {
   CONNECTION_SHARDS,
   CONNECTION_TTL_SECONDS,
+  type MemberState,
   shardOf,
 } from '../../functions/shared/adapters/dynamodb-connection-store';
 import {
@@ -35,6 +36,13 @@ interface MembershipRecord {
   ttl: number;
 }
 
+/** The room's side of a membership (the adapter's member item), with its roster state. */
+interface RosterRecord {
+  membership: Membership;
+  ttl: number;
+  state: MemberState;
+}
+
 interface NicknameRecord {
   connectionId: string;
   ttl: number;
@@ -51,6 +59,7 @@ export interface InMemoryConnectionStoreOptions {
 export interface StoreSnapshot {
   connections: Record<string, ConnectionRecord>;
   memberships: Record<string, MembershipRecord>;
+  roster: Record<string, RosterRecord>;
   nicknames: Record<string, NicknameRecord>;
 }
 
@@ -61,6 +70,7 @@ const nicknameSlot = (roomId: string, nickname: string) => `${roomId}\0${nicknam
 export class InMemoryConnectionStore implements ConnectionStore {
   private readonly connections = new Map<string, ConnectionRecord>();
   private readonly memberships = new Map<string, MembershipRecord>();
+  private readonly roster = new Map<string, RosterRecord>();
   private readonly nicknames = new Map<string, NicknameRecord>();
   private readonly failures = new Map<Method, unknown[]>();
   private readonly now: () => Date;
@@ -86,6 +96,7 @@ export class InMemoryConnectionStore implements ConnectionStore {
     return structuredClone({
       connections: Object.fromEntries(this.connections),
       memberships: Object.fromEntries(this.memberships),
+      roster: Object.fromEntries(this.roster),
       nicknames: Object.fromEntries(this.nicknames),
     });
   }
@@ -126,10 +137,33 @@ export class InMemoryConnectionStore implements ConnectionStore {
     if (reservation && reservation.ttl >= this.nowSeconds()) throw new NicknameTakenError(nickname, roomId);
     const ttl = this.expiry();
     this.memberships.set(membershipKey(connectionId, roomId), { membership: { ...membership }, ttl });
+    this.roster.set(membershipKey(connectionId, roomId), {
+      membership: { ...membership },
+      ttl,
+      state: 'joining',
+    });
     this.nicknames.set(nicknameSlot(roomId, nickname), { connectionId, ttl });
     const members: string[] = [];
-    for (const page of this.liveMemberPages(roomId)) members.push(...page.map((m) => m.nickname));
+    for (const page of this.liveMemberPages(roomId, 'leaving')) members.push(...page.map((m) => m.nickname));
     return members;
+  }
+
+  async undoEnter(membership: Membership): Promise<void> {
+    this.enter('undoEnter');
+    this.deleteMembership(membership);
+  }
+
+  async activateMember(roomId: string, connectionId: string): Promise<void> {
+    this.enter('activateMember');
+    const record = this.roster.get(membershipKey(connectionId, roomId));
+    if (record?.state === 'joining') record.state = 'active';
+  }
+
+  async forgetMember(roomId: string, connectionId: string): Promise<void> {
+    this.enter('forgetMember');
+    if (this.roster.get(membershipKey(connectionId, roomId))?.state === 'leaving') {
+      this.roster.delete(membershipKey(connectionId, roomId));
+    }
   }
 
   async exitRoom(connectionId: string, roomId: string): Promise<Membership> {
@@ -142,6 +176,8 @@ export class InMemoryConnectionStore implements ConnectionStore {
     if (reservation && reservation.connectionId !== connectionId) throw new NotInRoomError(roomId);
     this.memberships.delete(membershipKey(connectionId, roomId));
     this.nicknames.delete(slot);
+    const member = this.roster.get(membershipKey(connectionId, roomId));
+    if (member) member.state = 'leaving';
     return { ...record.membership };
   }
 
@@ -158,7 +194,7 @@ export class InMemoryConnectionStore implements ConnectionStore {
 
   async *roomMembers(roomId: string): AsyncIterable<Membership[]> {
     this.enter('roomMembers');
-    for (const page of this.liveMemberPages(roomId)) yield page;
+    for (const page of this.liveMemberPages(roomId, 'joining')) yield page;
   }
 
   async *allConnections(): AsyncIterable<string[]> {
@@ -174,11 +210,7 @@ export class InMemoryConnectionStore implements ConnectionStore {
   async removeConnection(connectionId: string): Promise<Membership[]> {
     this.enter('removeConnection');
     const memberships = this.membershipsOf(connectionId);
-    for (const m of memberships) {
-      this.memberships.delete(membershipKey(connectionId, m.roomId));
-      const slot = nicknameSlot(m.roomId, m.nickname);
-      if (this.nicknames.get(slot)?.connectionId === connectionId) this.nicknames.delete(slot);
-    }
+    for (const m of memberships) this.deleteMembership(m);
     this.connections.delete(connectionId);
     return memberships.map((m) => ({ ...m }));
   }
@@ -212,16 +244,24 @@ export class InMemoryConnectionStore implements ConnectionStore {
       .sort((a, b) => byKey(a.roomId, b.roomId));
   }
 
-  /** Pages are cut before the TTL filter, as a DynamoDB Query with a FilterExpression does. */
-  private *liveMemberPages(roomId: string): Generator<Membership[]> {
+  /** Every item of a membership; the nickname only while it is this connection's. */
+  private deleteMembership({ connectionId, roomId, nickname }: Membership): void {
+    this.memberships.delete(membershipKey(connectionId, roomId));
+    this.roster.delete(membershipKey(connectionId, roomId));
+    const slot = nicknameSlot(roomId, nickname);
+    if (this.nicknames.get(slot)?.connectionId === connectionId) this.nicknames.delete(slot);
+  }
+
+  /** Pages are cut before the TTL and state filter, as a DynamoDB Query with a FilterExpression does. */
+  private *liveMemberPages(roomId: string, excluded: MemberState): Generator<Membership[]> {
     const now = this.nowSeconds();
-    const records = [...this.memberships.values()]
+    const records = [...this.roster.values()]
       .filter((r) => r.membership.roomId === roomId)
       .sort((a, b) => byKey(a.membership.connectionId, b.membership.connectionId));
     for (let start = 0; start < records.length; start += this.pageSize) {
       const page = records
         .slice(start, start + this.pageSize)
-        .filter((r) => r.ttl > now)
+        .filter((r) => r.ttl > now && r.state !== excluded)
         .map((r) => ({ ...r.membership }));
       if (page.length > 0) yield page;
     }

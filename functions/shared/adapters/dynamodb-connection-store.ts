@@ -20,6 +20,7 @@ import {
   paginateQuery,
   type QueryCommandInput,
   TransactionCanceledException,
+  type TransactWriteItem,
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -76,8 +77,15 @@ export function connectionItem(c: Connection, ttl: number): Item {
   };
 }
 
+/** Where a room member stands on the room's delivery roster (see ConnectionStore.enterRoom). */
+export type MemberState = 'joining' | 'active' | 'leaving';
+
 /** The three items of a membership: the connection's room, the room's member, the nickname. */
-export function membershipItems(m: Membership, ttl: number): { roomOf: Item; member: Item; nickname: Item } {
+export function membershipItems(
+  m: Membership,
+  ttl: number,
+  state: MemberState = 'joining',
+): { roomOf: Item; member: Item; nickname: Item } {
   const attributes = {
     connectionId: { S: m.connectionId },
     roomId: { S: m.roomId },
@@ -86,7 +94,7 @@ export function membershipItems(m: Membership, ttl: number): { roomOf: Item; mem
   };
   return {
     roomOf: { ...key.roomOf(m.connectionId, m.roomId), ...attributes },
-    member: { ...key.member(m.roomId, m.connectionId), ...attributes },
+    member: { ...key.member(m.roomId, m.connectionId), ...attributes, state: { S: state } },
     nickname: { ...key.nickname(m.roomId, m.nickname), ...attributes },
   };
 }
@@ -181,15 +189,36 @@ export class DynamoDbConnectionStore implements ConnectionStore {
       throw error;
     }
     const members: string[] = [];
-    for await (const page of this.roomMembers(m.roomId)) members.push(...page.map((p) => p.nickname));
+    for await (const page of this.members(m.roomId, 'leaving')) members.push(...page.map((p) => p.nickname));
     return members;
+  }
+
+  async undoEnter(m: Membership): Promise<void> {
+    await this.deleteMembership(m);
   }
 
   async exitRoom(connectionId: string, roomId: string): Promise<Membership> {
     const membership = await this.getMembership(connectionId, roomId);
     if (!membership) throw new NotInRoomError(roomId);
+    const { roomOf, nickname } = this.membershipDeletes(membership);
     try {
-      await this.client.send(new TransactWriteItemsCommand({ TransactItems: this.leaveItems(membership) }));
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            roomOf,
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: key.member(roomId, connectionId),
+                UpdateExpression: 'SET #state = :leaving',
+                ExpressionAttributeNames: { '#state': 'state' },
+                ExpressionAttributeValues: { ':leaving': { S: 'leaving' } },
+              },
+            },
+            nickname,
+          ],
+        }),
+      );
     } catch (error) {
       // Someone else removed it between our read and write (a racing exit or disconnect).
       if (error instanceof TransactionCanceledException) throw new NotInRoomError(roomId);
@@ -198,18 +227,54 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     return membership;
   }
 
-  /** Deletes a membership's three items; the nickname only while it is still this connection's. */
-  private leaveItems(m: Membership) {
-    return [
-      {
+  async activateMember(roomId: string, connectionId: string): Promise<void> {
+    await this.moveMember(roomId, connectionId, 'joining', 'active');
+  }
+
+  async forgetMember(roomId: string, connectionId: string): Promise<void> {
+    await this.moveMember(roomId, connectionId, 'leaving', undefined);
+  }
+
+  /** Moves a member from one roster state to another (undefined = off the roster); no-op otherwise. */
+  private async moveMember(
+    roomId: string,
+    connectionId: string,
+    from: MemberState,
+    to: MemberState | undefined,
+  ): Promise<void> {
+    const common = {
+      TableName: this.tableName,
+      Key: key.member(roomId, connectionId),
+      ConditionExpression: '#state = :from',
+      ExpressionAttributeNames: { '#state': 'state' },
+    };
+    try {
+      await this.client.send(
+        to === undefined
+          ? new DeleteItemCommand({ ...common, ExpressionAttributeValues: { ':from': { S: from } } })
+          : new UpdateItemCommand({
+              ...common,
+              UpdateExpression: 'SET #state = :to',
+              ExpressionAttributeValues: { ':from': { S: from }, ':to': { S: to } },
+            }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Deletes of a membership's three items; the nickname only while it is still this connection's. */
+  private membershipDeletes(m: Membership): Record<'roomOf' | 'member' | 'nickname', TransactWriteItem> {
+    return {
+      roomOf: {
         Delete: {
           TableName: this.tableName,
           Key: key.roomOf(m.connectionId, m.roomId),
           ConditionExpression: 'attribute_exists(pk)',
         },
       },
-      { Delete: { TableName: this.tableName, Key: key.member(m.roomId, m.connectionId) } },
-      {
+      member: { Delete: { TableName: this.tableName, Key: key.member(m.roomId, m.connectionId) } },
+      nickname: {
         Delete: {
           TableName: this.tableName,
           Key: key.nickname(m.roomId, m.nickname),
@@ -217,7 +282,24 @@ export class DynamoDbConnectionStore implements ConnectionStore {
           ExpressionAttributeValues: { ':c': { S: m.connectionId } },
         },
       },
-    ];
+    };
+  }
+
+  /** Removes every item of a membership; tolerates a racing exit or a nickname now someone else's. */
+  private async deleteMembership(m: Membership): Promise<void> {
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({ TransactItems: Object.values(this.membershipDeletes(m)) }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      await this.client.send(
+        new DeleteItemCommand({ TableName: this.tableName, Key: key.roomOf(m.connectionId, m.roomId) }),
+      );
+      await this.client.send(
+        new DeleteItemCommand({ TableName: this.tableName, Key: key.member(m.roomId, m.connectionId) }),
+      );
+    }
   }
 
   async getMembership(connectionId: string, roomId: string): Promise<Membership | undefined> {
@@ -243,17 +325,23 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     return memberships;
   }
 
-  async *roomMembers(roomId: string): AsyncIterable<Membership[]> {
+  roomMembers(roomId: string): AsyncIterable<Membership[]> {
+    return this.members(roomId, 'joining');
+  }
+
+  /** Pages of a room's live members, leaving out those in state `excluded`. */
+  private async *members(roomId: string, excluded: MemberState): AsyncIterable<Membership[]> {
     for await (const items of this.query({
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :member)',
       // TTL deletion lags; an expired membership is treated as gone already.
-      FilterExpression: '#ttl > :now',
+      FilterExpression: '#ttl > :now AND #state <> :excluded',
       ProjectionExpression: 'connectionId, roomId, nickname',
-      ExpressionAttributeNames: { '#ttl': 'ttl' },
+      ExpressionAttributeNames: { '#ttl': 'ttl', '#state': 'state' },
       ExpressionAttributeValues: {
         ':pk': { S: `room#${roomId}` },
         ':member': { S: 'member#' },
         ':now': { N: String(Math.floor(this.now().getTime() / 1000)) },
+        ':excluded': { S: excluded },
       },
       ConsistentRead: true,
     })) {
@@ -275,20 +363,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
 
   async removeConnection(connectionId: string): Promise<Membership[]> {
     const memberships = await this.listMemberships(connectionId);
-    for (const m of memberships) {
-      try {
-        await this.client.send(new TransactWriteItemsCommand({ TransactItems: this.leaveItems(m) }));
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        // Already gone (racing exit) or the nickname is someone else's: remove what is ours.
-        await this.client.send(
-          new DeleteItemCommand({ TableName: this.tableName, Key: key.roomOf(m.connectionId, m.roomId) }),
-        );
-        await this.client.send(
-          new DeleteItemCommand({ TableName: this.tableName, Key: key.member(m.roomId, m.connectionId) }),
-        );
-      }
-    }
+    for (const m of memberships) await this.deleteMembership(m);
     await this.client.send(
       new DeleteItemCommand({ TableName: this.tableName, Key: key.connection(connectionId) }),
     );

@@ -78,6 +78,8 @@ async function* recipientsOf(store: ConnectionStore, event: RoomEvent): AsyncGen
 export async function deliverRoomEvent(deps: FanoutDeps, event: RoomEvent): Promise<DeliveryReport> {
   const report: DeliveryReport = { delivered: 0, gone: [], failed: 0 };
   let firstError: unknown;
+  // The roster follows the room's event order: a newcomer receives from its `joined` on.
+  if (event.kind === 'joined') await deps.store.activateMember(event.roomId, event.connectionId);
   await forEachConcurrentlyPaged(
     recipientsOf(deps.store, event),
     deps.concurrency,
@@ -96,5 +98,9 @@ export async function deliverRoomEvent(deps: FanoutDeps, event: RoomEvent): Prom
     await removeConnection(deps, { connectionId, reason: 'gone' });
   }
   if (report.failed > 0) throw Object.assign(new DeliveryFailedError(report), { cause: firstError });
+  // ...and one who exits receives up to its `left`, which has now been delivered.
+  if (event.kind === 'left' && event.reason === 'exit') {
+    await deps.store.forgetMember(event.roomId, event.connectionId);
+  }
   return report;
 }

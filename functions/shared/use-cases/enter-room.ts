@@ -21,7 +21,7 @@ export async function enterRoom(
   try {
     await deps.events.publish(roomEvent({ kind: 'joined', ...input, members }));
   } catch (error) {
-    await deps.store.exitRoom(input.connectionId, input.roomId).catch(() => undefined);
+    await deps.store.undoEnter(input).catch(() => undefined);
     throw error;
   }
   return { members };

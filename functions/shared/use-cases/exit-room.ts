@@ -17,8 +17,19 @@ export async function exitRoom(
   try {
     await deps.events.publish(roomEvent({ kind: 'left', reason: 'exit', ...membership }));
   } catch (error) {
-    await deps.store.enterRoom(membership).catch(() => undefined);
+    await restore(deps.store, membership);
     throw error;
   }
   return membership;
+}
+
+/** Puts a member whose `left` event could not be queued back where it was (best effort). */
+async function restore(store: ConnectionStore, m: Membership): Promise<void> {
+  try {
+    await store.enterRoom(m);
+    await store.activateMember(m.roomId, m.connectionId);
+  } catch {
+    // The nickname went to someone else meanwhile: take the member off the roster entirely.
+    await store.forgetMember(m.roomId, m.connectionId).catch(() => undefined);
+  }
 }

@@ -116,7 +116,7 @@ describe('enterRoom', () => {
     const { connectionId } = await registerConnection(store, 'mikki');
     const failure = new Error('SQS down');
     events.failNext(failure);
-    store.failNext('exitRoom', new Error('DynamoDB down'));
+    store.failNext('undoEnter', new Error('DynamoDB down'));
 
     await expect(enterRoom({ store, events }, { connectionId, roomId: '1', nickname: 'Mikki' })).rejects.toBe(
       failure,

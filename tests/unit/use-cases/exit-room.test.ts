@@ -21,8 +21,18 @@ describe('exitRoom', () => {
     expect(events.events).toEqual([
       expect.objectContaining({ kind: 'left', reason: 'exit', roomId: '1', connectionId, nickname: 'Hessu' }),
     ]);
-    expect(await nicknamesIn(store, '1')).toEqual([]);
+    expect((await store.listMemberships(connectionId)).map((m) => m.roomId)).toEqual(['2']);
     expect(await nicknamesIn(store, '2')).toEqual(['Hessu']);
+  });
+
+  it('keeps the leaver on the delivery roster until the fanout has delivered its left event', async () => {
+    const { connectionId } = await memberOf(store, 'Hessu', '1');
+
+    await exitRoom({ store, events }, { connectionId, roomId: '1' });
+
+    expect(await nicknamesIn(store, '1')).toEqual(['Hessu']);
+    await store.forgetMember('1', connectionId);
+    expect(await nicknamesIn(store, '1')).toEqual([]);
   });
 
   it('leaves the only room when roomId is left out', async () => {
@@ -78,5 +88,18 @@ describe('exitRoom', () => {
       roomId: '1',
       nickname: 'Hessu',
     });
+    // ...and still receiving the room's events.
+    expect(await nicknamesIn(store, '1')).toEqual(['Hessu']);
+  });
+
+  it('takes the member off the roster when its nickname was taken before it could be restored', async () => {
+    const { connectionId } = await memberOf(store, 'Hessu', '1');
+    events.failNext(new Error('SQS down'));
+    store.failNext('enterRoom', new Error('nickname taken meanwhile'));
+
+    await expect(exitRoom({ store, events }, { connectionId, roomId: '1' })).rejects.toThrow('SQS down');
+
+    await expect(store.getMembership(connectionId, '1')).resolves.toBeUndefined();
+    expect(await nicknamesIn(store, '1')).toEqual([]);
   });
 });
