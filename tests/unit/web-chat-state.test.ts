@@ -45,7 +45,7 @@ function inRoom(roomId = '1', members = ['Mikki', 'Aku'], state = connected()): 
   return run(
     state,
     { kind: 'enter-room', roomId, nickname: 'Mikki' },
-    ev({ type: 'entered', roomId, nickname: 'Mikki', members }),
+    ev({ type: 'entered', roomId, nickname: 'Mikki', members, memberCount: members.length }),
   ).state;
 }
 
@@ -146,7 +146,10 @@ describe('entering and leaving rooms', () => {
       { kind: 'enter-room', roomId: 'b', nickname: 'Mikki' },
     );
     expect(sends(effects).map((f) => 'roomId' in f && f.roomId)).toEqual(['a']);
-    const after = run(state, ev({ type: 'entered', roomId: 'a', nickname: 'Mikki', members: ['Mikki'] }));
+    const after = run(
+      state,
+      ev({ type: 'entered', roomId: 'a', nickname: 'Mikki', members: ['Mikki'], memberCount: 1 }),
+    );
     expect(sends(after.effects)).toEqual([{ action: 'enterroom', roomId: 'b', nickname: 'Mikki' }]);
   });
 
@@ -323,8 +326,8 @@ describe('reconnecting', () => {
     expect(sends(back.effects)).toEqual([{ action: 'enterroom', roomId: '1', nickname: 'Mikki' }]);
     const done = run(
       back.state,
-      ev({ type: 'entered', roomId: '1', nickname: 'Mikki', members: ['Mikki', 'Aku'] }),
-      ev({ type: 'entered', roomId: '2', nickname: 'Mikki', members: ['Mikki'] }),
+      ev({ type: 'entered', roomId: '1', nickname: 'Mikki', members: ['Mikki', 'Aku'], memberCount: 2 }),
+      ev({ type: 'entered', roomId: '2', nickname: 'Mikki', members: ['Mikki'], memberCount: 1 }),
     );
     expect(sends(done.effects)).toEqual([{ action: 'enterroom', roomId: '2', nickname: 'Mikki' }]);
     expect(done.state.rooms.map((r) => r.status)).toEqual(['joined', 'joined']);

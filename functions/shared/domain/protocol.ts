@@ -101,7 +101,7 @@ interface EventBase {
 
 export type ServerEvent = EventBase &
   (
-    | { type: 'entered'; roomId: string; nickname: string; members: string[] }
+    | { type: 'entered'; roomId: string; nickname: string; members: string[]; memberCount: number }
     | { type: 'joined'; roomId: string; nickname: string }
     | { type: 'message'; roomId: string; from: string; message: string }
     | { type: 'exited'; roomId: string }

@@ -10,7 +10,9 @@ import {
   literal,
   maxLength,
   minLength,
+  number,
   object,
+  optional,
   type output,
   string,
 } from 'zod/mini';
@@ -33,6 +35,7 @@ export const RoomEventSchema = discriminatedUnion('kind', [
     connectionId: string(),
     nickname: string(),
     members: array(string()),
+    memberCount: optional(number()),
   }),
   object({
     ...base,

@@ -2,6 +2,8 @@
 export const MAX_MESSAGE_BYTES = 4096;
 export const MAX_NICKNAME_LENGTH = 32;
 export const MAX_ROOM_ID_LENGTH = 64;
+/** `entered` lists at most this many nicknames (a frame must stay under API Gateway's 128 KB). */
+export const MAX_LISTED_MEMBERS = 500;
 
 /** Room ids are ASCII so they can be used verbatim as SQS FIFO MessageGroupIds. */
 export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

@@ -43,7 +43,13 @@ async function* recipientsOf(store: ConnectionStore, event: RoomEvent): AsyncGen
   }
   if (event.kind === 'joined') {
     const entered = serverEvent(
-      { type: 'entered', roomId: event.roomId, nickname: event.nickname, members: event.members },
+      {
+        type: 'entered',
+        roomId: event.roomId,
+        nickname: event.nickname,
+        members: event.members,
+        memberCount: event.memberCount ?? event.members.length,
+      },
       meta,
     );
     yield [{ connectionId: event.connectionId, payload: frame(entered) }];

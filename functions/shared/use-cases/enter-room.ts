@@ -1,4 +1,5 @@
 import { roomEvent } from '../domain/room-events.js';
+import { MAX_LISTED_MEMBERS } from '../domain/rules.js';
 import type { ConnectionStore, RoomEventPublisher } from '../ports.js';
 
 export interface EnterRoomInput {
@@ -19,7 +20,14 @@ export async function enterRoom(
 ): Promise<{ members: string[] }> {
   const members = await deps.store.enterRoom(input);
   try {
-    await deps.events.publish(roomEvent({ kind: 'joined', ...input, members }));
+    await deps.events.publish(
+      roomEvent({
+        kind: 'joined',
+        ...input,
+        members: members.slice(0, MAX_LISTED_MEMBERS),
+        memberCount: members.length,
+      }),
+    );
   } catch (error) {
     await deps.store.undoEnter(input).catch(() => undefined);
     throw error;

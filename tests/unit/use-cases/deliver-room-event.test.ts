@@ -60,6 +60,7 @@ describe('deliverRoomEvent', () => {
         roomId: '1',
         nickname: 'Roope',
         members: ['Aku', 'Hessu', 'Mikki', 'Roope'],
+        memberCount: 4,
         id: event.id,
         at: event.at,
       });

@@ -3,6 +3,7 @@ import {
   ConnectionNotFoundError,
   NicknameTakenError,
 } from '../../../functions/shared/domain/errors';
+import { MAX_LISTED_MEMBERS } from '../../../functions/shared/domain/rules';
 import { enterRoom } from '../../../functions/shared/use-cases/enter-room';
 import { memberOf, nicknamesIn, registerConnection } from '../../support/chat-state';
 import { InMemoryConnectionStore } from '../../support/in-memory-connection-store';
@@ -127,5 +128,20 @@ describe('enterRoom', () => {
 describe('AlreadyInRoomError', () => {
   it('carries the already_in_room code', () => {
     expect(new AlreadyInRoomError('1').code).toBe('already_in_room');
+  });
+});
+
+describe('enterRoom in a very large room', () => {
+  it('lists at most MAX_LISTED_MEMBERS nicknames but counts everyone, so entered stays under the frame limit', async () => {
+    const store = new InMemoryConnectionStore({ pageSize: 1000 });
+    const events = new RecordingPublisher();
+    for (let i = 0; i < MAX_LISTED_MEMBERS + 5; i++) await memberOf(store, `user${i}`, 'big');
+    const { connectionId } = await registerConnection(store, 'late');
+
+    await enterRoom({ store, events }, { connectionId, roomId: 'big', nickname: 'Late' });
+
+    const [joined] = events.events as { members: string[]; memberCount: number }[];
+    expect(joined?.members).toHaveLength(MAX_LISTED_MEMBERS);
+    expect(joined?.memberCount).toBe(MAX_LISTED_MEMBERS + 6);
   });
 });
