@@ -333,8 +333,9 @@ export class DynamoDbConnectionStore implements ConnectionStore {
   private async *members(roomId: string, excluded: MemberState): AsyncIterable<Membership[]> {
     for await (const items of this.query({
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :member)',
-      // TTL deletion lags; an expired membership is treated as gone already.
-      FilterExpression: '#ttl > :now AND #state <> :excluded',
+      // TTL deletion lags; an expired membership is treated as gone already. Items written
+      // before roster states existed have none and count as active.
+      FilterExpression: '#ttl > :now AND (attribute_not_exists(#state) OR #state <> :excluded)',
       ProjectionExpression: 'connectionId, roomId, nickname',
       ExpressionAttributeNames: { '#ttl': 'ttl', '#state': 'state' },
       ExpressionAttributeValues: {
