@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { FaultSettings } from './faults';
+import { type FaultSettings, faultsActive } from './faults';
 import { DEFAULT_ADMIN_TOKEN, DEFAULT_CHAT_TOKEN, type LocalChat, startLocalChat } from './stack';
 import { removeStackFile, STACK_FILE, writeStackFile } from './stack-file';
 import { REPO_ROOT } from './template-model';
@@ -82,6 +82,9 @@ function banner(chat: LocalChat, persistDir: string | undefined): string {
     `  SQS           ${chat.sqsEndpoint}   queue ${chat.queueUrl.split('/').pop()}, dead letters ${dlq}`,
     `  ${path.relative(REPO_ROOT, STACK_FILE)} lets \`npm run invoke -- <FunctionLogicalId> events/<file>.json\` use this stack.`,
     '  Editing a handler rebuilds it; Ctrl-C stops everything.',
+    ...(faultsActive(chat.faults)
+      ? ['', `  FAULT SWITCHES ON: ${JSON.stringify({ ...chat.faults, random: undefined })}`]
+      : []),
     '',
   ];
   return lines.join('\n');

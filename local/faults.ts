@@ -19,6 +19,13 @@ export interface FaultSwitches {
     crashRate: number;
     crashAfterMs: number;
   };
+  disconnect: {
+    /**
+     * Share (0..1) of closed connections whose $disconnect is lost (API Gateway delivers it on
+     * a best-effort basis): their records stay behind until a 410 or TTL removes them.
+     */
+    lostRate: number;
+  };
   /** The random source deciding which requests a rate hits (tests may make it deterministic). */
   random: () => number;
 }
@@ -26,6 +33,7 @@ export interface FaultSwitches {
 export type FaultSettings = {
   connections?: Partial<FaultSwitches['connections']>;
   fanout?: Partial<FaultSwitches['fanout']>;
+  disconnect?: Partial<FaultSwitches['disconnect']>;
   random?: () => number;
 };
 
@@ -33,6 +41,7 @@ export function createFaults(settings: FaultSettings = {}): FaultSwitches {
   return {
     connections: { failRate: 0, failStatus: 500, delayMs: 0, hangRate: 0, ...settings.connections },
     fanout: { crashRate: 0, crashAfterMs: 0, ...settings.fanout },
+    disconnect: { lostRate: 0, ...settings.disconnect },
     random: settings.random ?? Math.random,
   };
 }
@@ -44,5 +53,11 @@ export function hits(faults: FaultSwitches, rate: number): boolean {
 
 export function faultsActive(faults: FaultSwitches): boolean {
   const c = faults.connections;
-  return c.failRate > 0 || c.delayMs > 0 || c.hangRate > 0 || faults.fanout.crashRate > 0;
+  return (
+    c.failRate > 0 ||
+    c.delayMs > 0 ||
+    c.hangRate > 0 ||
+    faults.fanout.crashRate > 0 ||
+    faults.disconnect.lostRate > 0
+  );
 }

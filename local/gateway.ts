@@ -33,7 +33,7 @@ import {
 } from './api-gateway-events';
 import { evaluateAuthorizerResult } from './authorizer-policy';
 import { connectionsPathId, handleConnectionsRequest, type ManagedConnection } from './connections-api';
-import type { FaultSwitches } from './faults';
+import { type FaultSwitches, hits } from './faults';
 import { MESSAGE_LIMIT_BYTES, watchFrameSizes } from './frame-limits';
 import type { InvokeOutcome } from './functions';
 import { invocationLines, type LogSink } from './invocation-log';
@@ -399,6 +399,18 @@ export class Gateway {
     this.live.delete(live.info.connectionId);
     const status = live.closing?.code ?? code;
     const text = live.closing?.reason ?? reason;
+    if (hits(this.options.faults, this.options.faults.disconnect.lostRate)) {
+      this.options.log(
+        invocationLines({
+          label: '$disconnect',
+          functionId: '-',
+          connectionId: live.info.connectionId,
+          status: 'lost',
+          detail: `close ${status}; not delivered (fault switch disconnect.lostRate)`,
+        }).join('\n'),
+      );
+      return;
+    }
     const run = () =>
       this.disconnect(live.info, status, text).catch((error: unknown) =>
         this.options.log(

@@ -113,7 +113,8 @@ async function buildWebClient(webRoot: string, log: LogSink): Promise<void> {
   const builder = path.join(REPO_ROOT, 'web', 'build.ts');
   if (!existsSync(builder)) return;
   try {
-    const mod = (await import(builder)) as { buildWeb?: (outDir: string) => Promise<void> };
+    // require, not import(): works the same under tsx (npm start) and in Jest's module system.
+    const mod = require(builder) as { buildWeb?: (outDir: string) => Promise<void> };
     if (typeof mod.buildWeb === 'function') await mod.buildWeb(webRoot);
   } catch (error) {
     log(

@@ -1,6 +1,7 @@
 /**
  * Starts the local stack for a test file: a free port, logs collected (not printed), and
- * everything the test needs to look at afterwards. Set LOCAL_CHAT_LOGS=1 to see the logs.
+ * everything the test needs to look at afterwards. Set LOCAL_CHAT_LOGS=1 to see the logs
+ * (=all to see the functions' own log lines too).
  */
 import { type LocalChat, type LocalChatOptions, startLocalChat } from '../../../local/stack';
 
@@ -15,10 +16,11 @@ export interface TestStack {
 export async function startTestStack(options: LocalChatOptions = {}): Promise<TestStack> {
   const logs: string[] = [];
   const invocations: TestStack['invocations'] = [];
-  const print = process.env.LOCAL_CHAT_LOGS === '1';
+  const print = process.env.LOCAL_CHAT_LOGS === '1' || process.env.LOCAL_CHAT_LOGS === 'all';
   const chat = await startLocalChat({
     port: 0,
     watch: false,
+    ...(process.env.LOCAL_CHAT_LOGS === 'all' ? { functionLogs: 'all' as const } : {}),
     ...options,
     log: (line) => {
       logs.push(line);
