@@ -24,7 +24,8 @@ export interface ManagedConnection {
 
 /** The connection id of an @connections URL (`/@connections/{id}` or `/{stage}/@connections/{id}`). */
 export function connectionsPathId(pathname: string, stage: string): string | undefined {
-  const match = /^(?:\/([^/]+))?\/@connections\/([^/]+)\/?$/.exec(pathname);
+  // `@` may arrive encoded (awscurl and the AWS docs' examples send %40connections).
+  const match = /^(?:\/([^/]+))?\/(?:@|%40)connections\/([^/]+)\/?$/i.exec(pathname);
   if (!match || (match[1] !== undefined && match[1] !== stage)) return undefined;
   try {
     return decodeURIComponent(match[2] as string);

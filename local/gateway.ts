@@ -10,7 +10,7 @@
  * two-way routes send the integration's `body` back; a failed integration sends API
  * Gateway's `{"message":"Internal server error",…}`. Binary frames close the connection
  * with 1003 (API Gateway does not accept binary frames), frames over 32 KB and messages over
- * 128 KB with 1009. `$disconnect` runs on client close, abrupt drop, the idle timeout, the
+ * 128 KB with 1009; @connections messages over 32 KB go out in 32 KB frames. `$disconnect` runs on client close, abrupt drop, the idle timeout, the
  * maximum connection duration and @connections DELETE.
  *
  * One deliberate difference: frames of one connection are handled one at a time, in order
@@ -34,7 +34,7 @@ import {
 import { evaluateAuthorizerResult } from './authorizer-policy';
 import { connectionsPathId, handleConnectionsRequest, type ManagedConnection } from './connections-api';
 import { type FaultSwitches, hits } from './faults';
-import { MESSAGE_LIMIT_BYTES, watchFrameSizes } from './frame-limits';
+import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, watchFrameSizes } from './frame-limits';
 import type { InvokeOutcome } from './functions';
 import { invocationLines, type LogSink } from './invocation-log';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './local-resources';
@@ -82,6 +82,21 @@ function utf8OrUndefined(data: Buffer): string | undefined {
     return decoder.decode(data);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Sends one message as API Gateway does: a text frame when the bytes are UTF-8 (binary
+ * otherwise), split into frames of at most 32 KB.
+ */
+function sendMessage(ws: WebSocket, data: Buffer): void {
+  if (ws.readyState !== ws.OPEN) return;
+  const binary = utf8OrUndefined(data) === undefined;
+  for (let at = 0; at < data.length || at === 0; at += FRAME_LIMIT_BYTES) {
+    ws.send(data.subarray(at, at + FRAME_LIMIT_BYTES), {
+      binary,
+      fin: at + FRAME_LIMIT_BYTES >= data.length,
+    });
   }
 }
 
@@ -302,9 +317,9 @@ export class Gateway {
       await this.disconnect(info, 1006, '');
       return;
     }
-    watchFrameSizes(socket, head, (size) => {
+    watchFrameSizes(socket, head, () => {
       const live = this.live.get(info.connectionId);
-      if (live) this.closeBy(live, 1009, `Frame of ${size} bytes exceeds the 32 KB limit`);
+      if (live) this.closeBy(live, 1009, 'Message too big');
     });
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, info));
   }
@@ -365,9 +380,7 @@ export class Gateway {
       (selected && !selected.startsWith('$') ? this.routes.get(selected) : undefined) ??
       this.routes.get('$default');
     const ids = { requestId: apiGatewayId(), messageId: apiGatewayId() };
-    const reply = (text: string) => {
-      if (ws.readyState === ws.OPEN) ws.send(text);
-    };
+    const reply = (text: string) => sendMessage(ws, Buffer.from(text, 'utf8'));
     if (!route) {
       reply(
         JSON.stringify({ message: 'Forbidden', connectionId: info.connectionId, requestId: ids.requestId }),
@@ -438,10 +451,9 @@ export class Gateway {
       sourceIp: live.info.sourceIp,
       ...(live.info.userAgent ? { userAgent: live.info.userAgent } : {}),
       send: (data) => {
-        if (live.ws.readyState !== live.ws.OPEN) return;
-        const text = utf8OrUndefined(data);
-        if (text === undefined) live.ws.send(data, { binary: true });
-        else live.ws.send(text);
+        // Traffic either way keeps a connection from idling out.
+        live.idleTimer.refresh();
+        sendMessage(live.ws, data);
       },
       close: () => this.closeBy(live, 1000, ''),
     };

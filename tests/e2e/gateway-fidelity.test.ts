@@ -223,7 +223,7 @@ describe('the local gateway, as API Gateway', () => {
       const client = await connect('too-big-frame');
       const id = connectionIdOf();
       client.send(frameOf(32 * 1024 + 1));
-      expect((await client.waitClosed()).code).toBe(1009);
+      expect(await client.waitClosed()).toEqual({ code: 1009, reason: 'Message too big' });
       const disconnect = await eventually(() => eventsOf('DisconnectFunction', id)[0], '$disconnect');
       expect(disconnect.requestContext.disconnectStatusCode).toBe(1009);
       expect(eventsOf('DefaultFunction', id)).toEqual([]);
@@ -273,6 +273,27 @@ describe('the local gateway, as API Gateway', () => {
       );
       const event = await client.waitFor((e: ChatEvent) => e.hello !== undefined, 'the posted frame');
       expect(event).toEqual({ hello: 'ä' });
+    });
+
+    it('POST delivers messages up to 128 KB whole, and answers an @ sent URL-encoded (%40)', async () => {
+      const client = await connect('post-large');
+      const id = connectionIdOf();
+      const large = JSON.stringify({ big: 'ä'.repeat(50 * 1024) }); // 100 KB of UTF-8
+      await api.send(
+        new PostToConnectionCommand({ ConnectionId: id, Data: new TextEncoder().encode(large) }),
+      );
+      const received = await client.waitFor((e: ChatEvent) => e.big !== undefined, 'the large frame');
+      expect(JSON.stringify(received)).toBe(large);
+
+      const raw = await fetch(`${stack.chat.httpUrl}/dev/%40connections/${encodeURIComponent(id)}`, {
+        method: 'POST',
+        headers: {
+          authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/execute-api/aws4_request',
+        },
+        body: '{"encoded":true}',
+      });
+      expect(raw.status).toBe(200);
+      await client.waitFor((e: ChatEvent) => e.encoded === true, 'the frame posted via %40connections');
     });
 
     it('GET describes the connection: connectedAt, identity and lastActiveAt', async () => {
