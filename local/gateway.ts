@@ -244,7 +244,8 @@ export class Gateway {
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const { model, stageName } = { model: this.options.model, stageName: this.options.model.stageName };
+    const { model } = this.options;
+    const { stageName } = model;
     const url = new URL(req.url ?? '/', 'http://local');
     if (!['/', `/${stageName}`, `/${stageName}/`].includes(url.pathname))
       return refuse(socket, 404, 'Not Found');
