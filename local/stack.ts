@@ -153,14 +153,14 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     sqsLocal?: { stop(): Promise<void> };
     functions?: LocalFunctions;
     gateway?: Gateway;
-    eventSource?: SqsEventSource;
+    eventSources?: SqsEventSource[];
     clients?: { destroy(): void }[];
   } = {};
   const stopAll = async () => {
     // Connections close first (their $disconnect still reaches the backends), then the event
     // source finishes its batches while @connections still answers.
     await h.gateway?.closeConnections();
-    await h.eventSource?.stop();
+    await Promise.all((h.eventSources ?? []).map((source) => source.stop()));
     await h.gateway?.close();
     await h.functions?.stop();
     for (const client of h.clients ?? []) client.destroy();
@@ -251,31 +251,36 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     const functions = await functionsReady;
     await functions.warm();
 
-    const queue = queues[trigger.queueId] as LocalResources['queues'][string];
-    const queueModel = model.queues.find((q) => q.logicalId === trigger.queueId);
-    const deadLetterId = queueModel?.redrive?.deadLetterQueueId;
-    h.eventSource = new SqsEventSource({
-      sqs,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      trigger,
-      visibilityTimeoutSeconds:
-        options.visibilityTimeoutSeconds ?? queueModel?.visibilityTimeoutSeconds ?? 30,
-      ...(queueModel?.redrive ? { maxReceiveCount: queueModel.redrive.maxReceiveCount } : {}),
-      invoke: async (event) => {
-        let crash: NodeJS.Timeout | undefined;
-        if (hits(faults, faults.fanout.crashRate)) {
-          crash = setTimeout(() => functions.crash(trigger.functionId), faults.fanout.crashAfterMs);
-        }
-        try {
-          return await invoke(trigger.functionId, event);
-        } finally {
-          clearTimeout(crash);
-        }
-      },
-      log,
+    // One event source mapping per SQS trigger in the template (this one has the fanout's).
+    h.eventSources = model.sqsTriggers.map((t) => {
+      const queue = queues[t.queueId] as LocalResources['queues'][string];
+      const queueModel = model.queues.find((q) => q.logicalId === t.queueId);
+      return new SqsEventSource({
+        sqs,
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        trigger: t,
+        visibilityTimeoutSeconds:
+          options.visibilityTimeoutSeconds ?? queueModel?.visibilityTimeoutSeconds ?? 30,
+        ...(queueModel?.redrive ? { maxReceiveCount: queueModel.redrive.maxReceiveCount } : {}),
+        invoke: async (event) => {
+          let crash: NodeJS.Timeout | undefined;
+          if (hits(faults, faults.fanout.crashRate)) {
+            crash = setTimeout(() => functions.crash(t.functionId), faults.fanout.crashAfterMs);
+          }
+          try {
+            return await invoke(t.functionId, event);
+          } finally {
+            clearTimeout(crash);
+          }
+        },
+        log,
+      });
     });
-    h.eventSource.start();
+    for (const source of h.eventSources) source.start();
+    const queue = queues[trigger.queueId] as LocalResources['queues'][string];
+    const deadLetterId = model.queues.find((q) => q.logicalId === trigger.queueId)?.redrive
+      ?.deadLetterQueueId;
     await webBuilt;
 
     let stopping: Promise<void> | undefined;
