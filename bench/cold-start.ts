@@ -44,6 +44,7 @@ const DUMMY_ENV: Record<string, string> = {
   TABLE_NAME: 'bench-table',
   QUEUE_URL: 'https://sqs.eu-north-1.amazonaws.com/123456789012/bench.fifo',
   CONNECTIONS_URL: 'https://abc123.execute-api.eu-north-1.amazonaws.com/dev',
+  DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-north-1.amazonaws.com/123456789012/bench-dlq.fifo',
   CHAT_AUTH_TOKEN: 'bench-chat-token-0000',
   ADMIN_AUTH_TOKEN: 'bench-admin-token-0000',
   AWS_REGION: 'eu-north-1',

@@ -16,6 +16,7 @@ import { type ConnectionsServer, startConnectionsServer } from '../support/conne
 import { loadHandler } from '../support/load-handler';
 import {
   createFifoQueue,
+  deadLetterQueueUrlOf,
   drainQueue,
   type LocalAws,
   setHandlerEnvironment,
@@ -296,6 +297,57 @@ describe('fanout handler', () => {
       expect(logs.entries()).toContainEqual(
         expect.objectContaining({ level: 'error', message: 'record failed', messageId: poison.messageId }),
       );
+    });
+  });
+
+  describe('the last attempt (receive count at MAX_RECEIVE_COUNT)', () => {
+    it('parks a record that fails again in the dead-letter queue and lets its group flow on', async () => {
+      const roomId = freshRoom();
+      const c = await roomOf(roomId, 'Mikki', 'Aku');
+      const poison = sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'poison'), {
+        receiveCount: 3,
+      });
+      const next = sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'next'), { receiveCount: 3 });
+      server.script(c.Aku ?? '', 500, 500, 500, 500, 200);
+
+      const response = await fanout(sqsEvent([poison, next]));
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect(received(c.Aku ?? '').map((e) => (e.type === 'message' ? e.message : ''))).toEqual(['next']);
+      const parked = await drainQueue(aws.sqs, deadLetterQueueUrlOf(queueUrl));
+      expect(parked.map((m) => m.Body)).toEqual([poison.body]);
+      expect(parked[0]?.Attributes?.MessageGroupId).toBe(`room:${roomId}`);
+      expect(logs.entries()).toContainEqual(
+        expect.objectContaining({
+          level: 'error',
+          message: 'parked in the dead-letter queue',
+          messageId: poison.messageId,
+        }),
+      );
+    });
+
+    it('parks a record that breaks the contract on its last attempt', async () => {
+      const roomId = freshRoom();
+      const poison = sqsFifoRecord('not json', { groupId: `room:${roomId}`, receiveCount: 3 });
+
+      const response = await fanout(sqsEvent([poison]));
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect((await drainQueue(aws.sqs, deadLetterQueueUrlOf(queueUrl))).map((m) => m.Body)).toEqual([
+        'not json',
+      ]);
+    });
+
+    it('does not park a record before its last attempt', async () => {
+      const roomId = freshRoom();
+      const c = await roomOf(roomId, 'Mikki', 'Aku');
+      const record = sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'x'), { receiveCount: 2 });
+      server.script(c.Aku ?? '', 500);
+
+      const response = await fanout(sqsEvent([record]));
+
+      expect(failedIds(response)).toEqual([record.messageId]);
+      expect(await drainQueue(aws.sqs, deadLetterQueueUrlOf(queueUrl))).toEqual([]);
     });
   });
 

@@ -79,6 +79,11 @@ export async function createFifoQueue(sqs: SQSClient, prefix = 'room-events'): P
   return created.QueueUrl;
 }
 
+/** The dead-letter queue createFifoQueue made for `queueUrl`. */
+export function deadLetterQueueUrlOf(queueUrl: string): string {
+  return queueUrl.replace(/\.fifo$/, '-dlq.fifo');
+}
+
 /**
  * Receives and deletes every message now in the queue, in delivery order (FIFO: a group's
  * next message becomes visible once the previous one is deleted).
@@ -126,6 +131,8 @@ export function setHandlerEnvironment(env: HandlerEnvironment): void {
     AWS_ENDPOINT_URL_SQS: env.sqsEndpoint,
     TABLE_NAME: env.tableName,
     QUEUE_URL: env.queueUrl,
+    DEAD_LETTER_QUEUE_URL: deadLetterQueueUrlOf(env.queueUrl),
+    MAX_RECEIVE_COUNT: '3',
     LOG_LEVEL: 'info',
     ...(env.connectionsUrl ? { CONNECTIONS_URL: env.connectionsUrl } : {}),
     ...env.extra,

@@ -215,7 +215,15 @@ describe('the room events queue', () => {
       dlqId,
       'Arn',
     ]);
-    expect((queue.RedrivePolicy as { maxReceiveCount?: number }).maxReceiveCount).toBeGreaterThanOrEqual(1);
+    const maxReceiveCount = refOf((queue.RedrivePolicy as { maxReceiveCount?: unknown }).maxReceiveCount);
+    expect(maxReceiveCount).toBe('MaxReceiveCount');
+    expect(template.Parameters?.MaxReceiveCount?.Default).toBeGreaterThanOrEqual(1);
+  });
+
+  it('tells the fanout the same maxReceiveCount and the dead-letter queue, so it can park a record on its last attempt', () => {
+    const env = (props('FanoutFunction').Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(refOf(env.MAX_RECEIVE_COUNT)).toBe('MaxReceiveCount');
+    expect(refOf(env.DEAD_LETTER_QUEUE_URL)).toBe(dlqId);
   });
 
   it('keeps messages invisible for at least six times the fanout timeout', () => {
@@ -369,10 +377,19 @@ describe('IAM', () => {
     }
   });
 
-  it('allows SQS only to send to the room events queue', () => {
-    for (const [, s] of allStatements.filter(([, s]) => list(s.Action).some((a) => a.startsWith('sqs:')))) {
+  it('allows SQS only to send to the room events queue (and, for the fanout, to its dead-letter queue)', () => {
+    for (const [functionId, s] of allStatements.filter(([, s]) =>
+      list(s.Action).some((a) => a.startsWith('sqs:')),
+    )) {
       expect(list(s.Action)).toEqual(['sqs:SendMessage']);
-      expect(list(s.Resource).map(getAtt)).toEqual([['RoomEventsQueue', 'Arn']]);
+      expect(list(s.Resource).map(getAtt)).toEqual(
+        functionId === 'FanoutFunction'
+          ? [
+              ['RoomEventsQueue', 'Arn'],
+              ['RoomEventsDeadLetterQueue', 'Arn'],
+            ]
+          : [['RoomEventsQueue', 'Arn']],
+      );
     }
   });
 

@@ -45,3 +45,35 @@ export async function processFifoBatch<R extends FifoRecord>(
       .map((r) => ({ itemIdentifier: r.messageId })),
   };
 }
+
+export interface RetriedRecord extends FifoRecord {
+  /** How often SQS has handed this record out, this time included. */
+  receiveCount: number;
+}
+
+/**
+ * Wraps a record handler so that a record failing on its last attempt (receiveCount has
+ * reached the queue's maxReceiveCount) is parked in the dead-letter queue by us and counts
+ * as handled. Left to SQS, the redrive would happen only on a later receive, and under the
+ * FIFO group rule every record behind it in its group would keep failing alongside it, pile
+ * up receives and be dead-lettered too. Parking it lets the rest of the group flow now. If
+ * parking fails, the original error stands and SQS's own redrive remains the backstop.
+ */
+export function parkOnLastAttempt<R extends RetriedRecord>(
+  handle: (record: R) => Promise<void>,
+  park: (record: R, error: unknown) => Promise<void>,
+  maxReceiveCount: number,
+): (record: R) => Promise<void> {
+  return async (record) => {
+    try {
+      await handle(record);
+    } catch (error) {
+      if (record.receiveCount < maxReceiveCount) throw error;
+      try {
+        await park(record, error);
+      } catch {
+        throw error;
+      }
+    }
+  };
+}

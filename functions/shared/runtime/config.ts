@@ -58,6 +58,9 @@ export const sendLimitsConfig = (env: Env = process.env) => ({
 export const fanoutConfig = (env: Env = process.env) => ({
   connectionsUrl: url('CONNECTIONS_URL', env),
   concurrency: integer('FANOUT_CONCURRENCY', 64, 1, 1000, env),
+  deadLetterQueueUrl: url('DEAD_LETTER_QUEUE_URL', env),
+  /** The queue's RedrivePolicy maxReceiveCount: the attempt on which the fanout parks a record itself. */
+  maxReceiveCount: integer('MAX_RECEIVE_COUNT', 3, 1, 1000, env),
 });
 
 export const authConfig = (env: Env = process.env) => {

@@ -84,19 +84,29 @@ describe('function configurations', () => {
     });
   });
 
-  it('requires CONNECTIONS_URL for the fanout and defaults its concurrency', () => {
-    expect(thrown(() => fanoutConfig({})).message).toContain('CONNECTIONS_URL');
-    expect(fanoutConfig({ CONNECTIONS_URL: 'https://x.example/dev' })).toEqual({
+  const DLQ = 'https://sqs.eu-north-1.amazonaws.com/1/q-dlq.fifo';
+
+  it('requires CONNECTIONS_URL and DEAD_LETTER_QUEUE_URL for the fanout and defaults the rest', () => {
+    expect(thrown(() => fanoutConfig({ DEAD_LETTER_QUEUE_URL: DLQ })).message).toContain('CONNECTIONS_URL');
+    expect(thrown(() => fanoutConfig({ CONNECTIONS_URL: 'https://x.example/dev' })).message).toContain(
+      'DEAD_LETTER_QUEUE_URL',
+    );
+    expect(fanoutConfig({ CONNECTIONS_URL: 'https://x.example/dev', DEAD_LETTER_QUEUE_URL: DLQ })).toEqual({
       connectionsUrl: 'https://x.example/dev',
       concurrency: 64,
+      deadLetterQueueUrl: DLQ,
+      maxReceiveCount: 3,
     });
   });
 
-  it('rejects a malformed FANOUT_CONCURRENCY', () => {
-    expect(
-      thrown(() => fanoutConfig({ CONNECTIONS_URL: 'https://x.example/dev', FANOUT_CONCURRENCY: 'many' }))
-        .message,
-    ).toContain('FANOUT_CONCURRENCY');
+  it('rejects a malformed FANOUT_CONCURRENCY or MAX_RECEIVE_COUNT', () => {
+    const base = { CONNECTIONS_URL: 'https://x.example/dev', DEAD_LETTER_QUEUE_URL: DLQ };
+    expect(thrown(() => fanoutConfig({ ...base, FANOUT_CONCURRENCY: 'many' })).message).toContain(
+      'FANOUT_CONCURRENCY',
+    );
+    expect(thrown(() => fanoutConfig({ ...base, MAX_RECEIVE_COUNT: '0' })).message).toContain(
+      'MAX_RECEIVE_COUNT',
+    );
   });
 
   it('defaults the send limits and rejects a malformed SEND_RATE_LIMIT', () => {
