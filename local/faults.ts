@@ -26,6 +26,21 @@ export interface FaultSwitches {
      */
     lostRate: number;
   };
+  dynamodb: {
+    /**
+     * Share (0..1) of the functions' DynamoDB requests answered with `failStatus` in
+     * DynamoDB's JSON error shape instead of being forwarded (nothing of them is written).
+     * Takes effect only when `dynamodb` was given at start: that puts the fault proxy
+     * (local/dynamodb-fault-proxy.ts) between the functions and DynamoDB.
+     */
+    failRate: number;
+    /** 400 (ThrottlingException) or 500 (InternalServerError). */
+    failStatus: number;
+    /** The 400's error type: ThrottlingException (default) or ProvisionedThroughputExceededException. */
+    throttleType: 'ThrottlingException' | 'ProvisionedThroughputExceededException';
+    /** Only these operations (e.g. ['TransactWriteItems', 'Query']); empty = every operation. */
+    operations: string[];
+  };
   /** The random source deciding which requests a rate hits (tests may make it deterministic). */
   random: () => number;
 }
@@ -34,6 +49,8 @@ export type FaultSettings = {
   connections?: Partial<FaultSwitches['connections']>;
   fanout?: Partial<FaultSwitches['fanout']>;
   disconnect?: Partial<FaultSwitches['disconnect']>;
+  /** Given (even `{}`) = the functions reach DynamoDB through the fault proxy. */
+  dynamodb?: Partial<FaultSwitches['dynamodb']>;
   random?: () => number;
 };
 
@@ -42,6 +59,13 @@ export function createFaults(settings: FaultSettings = {}): FaultSwitches {
     connections: { failRate: 0, failStatus: 500, delayMs: 0, hangRate: 0, ...settings.connections },
     fanout: { crashRate: 0, crashAfterMs: 0, ...settings.fanout },
     disconnect: { lostRate: 0, ...settings.disconnect },
+    dynamodb: {
+      failRate: 0,
+      failStatus: 400,
+      throttleType: 'ThrottlingException',
+      operations: [],
+      ...settings.dynamodb,
+    },
     random: settings.random ?? Math.random,
   };
 }
@@ -58,6 +82,7 @@ export function faultsActive(faults: FaultSwitches): boolean {
     c.delayMs > 0 ||
     c.hangRate > 0 ||
     faults.fanout.crashRate > 0 ||
-    faults.disconnect.lostRate > 0
+    faults.disconnect.lostRate > 0 ||
+    faults.dynamodb.failRate > 0
   );
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsEventSource } from './event-source';
+import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from './dynamodb-fault-proxy';
 import { createFaults, type FaultSettings, type FaultSwitches, hits } from './faults';
 import { type InvokeOutcome, LocalFunctions } from './functions';
 import { Gateway } from './gateway';
@@ -88,6 +89,8 @@ export interface LocalChat {
   stackName: string;
   /** Live fault switches: change them at any time. */
   faults: FaultSwitches;
+  /** The DynamoDB fault proxy, when the `dynamodb` switches were given at start. */
+  dynamoDbFaultProxy?: { endpoint: string; failures: Record<string, number> };
   /** The template as the local stack read it (routes, functions, queues, …). */
   model: TemplateModel;
   /** Local names, URLs and ARNs of the template's resources. */
@@ -154,6 +157,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     functions?: LocalFunctions;
     gateway?: Gateway;
     eventSources?: SqsEventSource[];
+    dynamoDbFaultProxy?: DynamoDbFaultProxy;
     clients?: { destroy(): void }[];
   } = {};
   const stopAll = async () => {
@@ -163,6 +167,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     await Promise.all((h.eventSources ?? []).map((source) => source.stop()));
     await h.gateway?.close();
     await h.functions?.stop();
+    await h.dynamoDbFaultProxy?.stop();
     for (const client of h.clients ?? []) client.destroy();
     await h.sqsLocal?.stop();
     await h.ddbLocal?.stop();
@@ -187,7 +192,11 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       if (!resources) throw new Error('The local resources are not ready yet');
       return {
         functionName: localFunctionName(stackName, fn.logicalId),
-        env: resolveFunctionEnv(model, fn, resources, options.functionEnv),
+        env: resolveFunctionEnv(model, fn, resources, {
+          // The functions reach DynamoDB through the fault proxy when its switches were given.
+          ...(h.dynamoDbFaultProxy ? { AWS_ENDPOINT_URL_DYNAMODB: h.dynamoDbFaultProxy.endpoint } : {}),
+          ...options.functionEnv,
+        }),
       };
     },
     buildDir: path.join(REPO_ROOT, '.cache', 'local-build', `${process.pid}-${++buildCounter}`),
@@ -231,6 +240,9 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     const ddbEndpoint = dynamoDbEndpoint ?? (ddbHandle?.endpoint as string);
     const sqsUrl = sqsEndpoint ?? (sqsHandle?.endpoint as string);
     const ddb = new DynamoDBClient({ ...clientConfig, endpoint: ddbEndpoint });
+    if (options.faults?.dynamodb) {
+      h.dynamoDbFaultProxy = await startDynamoDbFaultProxy(ddbEndpoint, faults, urlHost);
+    }
     const sqs = new SQSClient({ ...clientConfig, endpoint: sqsUrl });
     h.clients = [ddb, sqs];
     const [tables, queues] = await Promise.all([
@@ -297,6 +309,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       sqsEndpoint: resources.sqsEndpoint,
       stackName,
       faults,
+      ...(h.dynamoDbFaultProxy ? { dynamoDbFaultProxy: h.dynamoDbFaultProxy } : {}),
       model,
       resources,
       connectionIds: () => gateway.connectionIds,
