@@ -91,6 +91,8 @@ function banner(chat: LocalChat, persistDir: string | undefined): string {
 }
 
 async function main(): Promise<void> {
+  // This machine's Node may be older than the SDK's future floor; the notice is noise for a local tool.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const opts = options();
   const chat = await startLocalChat(opts);
   writeStackFile({
