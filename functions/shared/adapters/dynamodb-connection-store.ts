@@ -189,7 +189,15 @@ export class DynamoDbConnectionStore implements ConnectionStore {
       throw error;
     }
     const members: string[] = [];
-    for await (const page of this.members(m.roomId, 'leaving')) members.push(...page.map((p) => p.nickname));
+    try {
+      for await (const page of this.members(m.roomId, 'leaving'))
+        members.push(...page.map((p) => p.nickname));
+    } catch (error) {
+      // The entry was written but the caller will hear `internal`: take it back, so an error
+      // still means nothing changed (best effort; what remains is whole and expires by TTL).
+      await this.deleteMembership(m).catch(() => undefined);
+      throw error;
+    }
     return members;
   }
 
