@@ -49,13 +49,21 @@ const CFN_TAGS: Tags = [
   ...FUNCTIONS.flatMap((name) => intrinsic(`!${name}`, `Fn::${name}`)),
 ];
 
-export type CfnTemplate = {
+export interface CfnResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  Metadata?: Record<string, unknown>;
+  DependsOn?: string | string[];
+  Condition?: string;
+}
+
+export interface CfnTemplate {
   Parameters?: Record<string, Record<string, unknown>>;
   Conditions?: Record<string, unknown>;
   Globals?: Record<string, Record<string, unknown>>;
-  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: unknown }>;
-  Outputs?: Record<string, unknown>;
-};
+  Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, { Value: unknown; Description?: string }>;
+}
 
 export function parseCfnYaml(text: string): CfnTemplate {
   const template = parse(text, { customTags: CFN_TAGS, maxAliasCount: -1 }) as CfnTemplate | null;
