@@ -94,7 +94,10 @@ export async function handleConnectionsRequest(
       // The caller gave up (timed out, or its process died) while we stalled: nothing is sent.
       if (res.destroyed || req.socket.destroyed) return;
     }
-    if (hits(faults, faults.connections.failRate)) {
+    if (
+      faults.connections.failConnectionIds.includes(connectionId) ||
+      hits(faults, faults.connections.failRate)
+    ) {
       reply(res, faults.connections.failStatus, { message: 'Injected fault (local gateway fault switch)' });
       return;
     }

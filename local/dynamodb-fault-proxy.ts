@@ -50,7 +50,10 @@ export async function startDynamoDbFaultProxy(
         ? 'ProvisionedThroughputExceededException'
         : error.type;
     failures[operation] = (failures[operation] ?? 0) + 1;
-    const body = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message: error.message });
+    const body = JSON.stringify({
+      __type: `com.amazonaws.dynamodb.v20120810#${type}`,
+      message: error.message,
+    });
     res.writeHead(status, {
       'content-type': 'application/x-amz-json-1.0',
       'x-amzn-requestid': `fault-${Date.now().toString(36)}`,

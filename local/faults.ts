@@ -13,6 +13,8 @@ export interface FaultSwitches {
     delayMs: number;
     /** Share (0..1) of POSTs that are never answered (the caller's timeout fires). */
     hangRate: number;
+    /** POSTs to these connection ids always answer `failStatus` (a recipient that never recovers). */
+    failConnectionIds: string[];
   };
   fanout: {
     /** Share (0..1) of fanout invocations whose sandbox is killed `crashAfterMs` into the batch. */
@@ -56,7 +58,14 @@ export type FaultSettings = {
 
 export function createFaults(settings: FaultSettings = {}): FaultSwitches {
   return {
-    connections: { failRate: 0, failStatus: 500, delayMs: 0, hangRate: 0, ...settings.connections },
+    connections: {
+      failRate: 0,
+      failStatus: 500,
+      delayMs: 0,
+      hangRate: 0,
+      failConnectionIds: [],
+      ...settings.connections,
+    },
     fanout: { crashRate: 0, crashAfterMs: 0, ...settings.fanout },
     disconnect: { lostRate: 0, ...settings.disconnect },
     dynamodb: {
@@ -81,6 +90,7 @@ export function faultsActive(faults: FaultSwitches): boolean {
     c.failRate > 0 ||
     c.delayMs > 0 ||
     c.hangRate > 0 ||
+    c.failConnectionIds.length > 0 ||
     faults.fanout.crashRate > 0 ||
     faults.disconnect.lostRate > 0 ||
     faults.dynamodb.failRate > 0
