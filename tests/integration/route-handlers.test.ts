@@ -20,7 +20,6 @@ import type { RoomEvent } from '../../functions/shared/domain/room-events';
 import type { Role } from '../../functions/shared/ports';
 import { leftEventId } from '../../functions/shared/use-cases/remove-connection';
 import { captureStdout } from '../support/capture-logs';
-import { nicknamesIn } from '../support/chat-state';
 import { createChatTable, uniqueTableName } from '../support/chat-table';
 import { type ConnectionsServer, startConnectionsServer } from '../support/connections-server';
 import { loadHandler } from '../support/load-handler';
