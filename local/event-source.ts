@@ -34,6 +34,8 @@ export interface SqsEventSourceOptions {
   maxReceiveCount?: number;
   invoke(event: { Records: SqsRecord[] }): Promise<InvokeOutcome>;
   log: LogSink;
+  /** Set when the queue lives in an in-process emulator (see QueueHints). */
+  hints?: QueueHints;
 }
 
 export interface SqsRecord {
@@ -72,31 +74,56 @@ interface Group {
 const MAX_HELD = 2000;
 /** How long after its visibility timeout a dead-lettered message no longer blocks its group. */
 const DEAD_LETTER_GRACE_MS = 250;
-const EMPTY_POLL_PAUSE_MS = 50;
+/** Receives in flight at once (Lambda's SQS event source also starts with five pollers). */
+const POLLERS = 5;
+/**
+ * How long an idle poller waits before looking again. With queue hints a send wakes the
+ * pollers at once; the timer still catches messages back after their visibility timeout.
+ */
+const IDLE_POLL_MS = 50;
+
+/**
+ * What an in-process SQS emulator can tell the event source (local/services/sqs-local.ts),
+ * standing in for long polling: the emulator's ReceiveMessage returns only once it has
+ * MaxNumberOfMessages or ~40 ms have passed, so the pollers ask for exactly what is visible
+ * and sleep until a send instead of polling.
+ */
+export interface QueueHints {
+  visibleMessages(queueUrl: string): number | undefined;
+  onMessagesSent(listener: () => void): () => void;
+}
 
 export class SqsEventSource {
   private readonly groups = new Map<string, Group>();
   private readonly orders = new Map<string, number>();
   private readonly batches = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  private readonly sleepers = new Set<() => void>();
   private nextOrder = 1;
   private inFlight = 0;
   private running = false;
-  private loop?: Promise<void>;
-  private wakeUp?: () => void;
+  private loops: Promise<void>[] = [];
+  private unsubscribe?: () => void;
+  /** Messages asked for by receives in flight (so pollers do not ask for the same ones). */
+  private claimed = 0;
+  /** Receives are taken in the order they were sent: the emulator hands out older messages first. */
+  private receipts: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: SqsEventSourceOptions) {}
 
   start(): void {
     this.running = true;
-    this.loop = this.poll();
+    this.unsubscribe = this.options.hints?.onMessagesSent(() => this.wake());
+    // Without hints each empty receive costs a request, so one poller keeps idle traffic low.
+    this.loops = Array.from({ length: this.options.hints ? POLLERS : 1 }, () => this.poll());
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.unsubscribe?.();
     this.abort.abort();
-    this.wakeUp?.();
-    await this.loop;
+    this.wake();
+    await Promise.all(this.loops);
     while (this.batches.size > 0) await Promise.allSettled([...this.batches]);
   }
 
@@ -107,14 +134,19 @@ export class SqsEventSource {
     return n + this.inFlight;
   }
 
+  private wake(): void {
+    for (const done of [...this.sleepers]) done();
+  }
+
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.sleepers.delete(done);
         resolve();
-      }
-      this.wakeUp = done;
+      };
+      const timer = setTimeout(done, ms);
+      this.sleepers.add(done);
     });
   }
 
@@ -124,21 +156,40 @@ export class SqsEventSource {
     return n;
   }
 
+  /** How many messages to ask for: what is visible and not yet claimed (hints), else a full batch. */
+  private wanted(): number {
+    const { hints, queueUrl, trigger } = this.options;
+    const max = Math.min(10, trigger.batchSize);
+    const visible = hints?.visibleMessages(queueUrl);
+    if (visible === undefined) return max;
+    return Math.min(max, visible - this.claimed);
+  }
+
   private async poll(): Promise<void> {
-    const { sqs, queueUrl, trigger } = this.options;
+    const { sqs, queueUrl } = this.options;
     let lastError = '';
     while (this.running) {
       if (this.heldCount() >= MAX_HELD) {
         await this.pause(1000);
         continue;
       }
-      const started = Date.now();
+      const wanted = this.wanted();
+      if (wanted <= 0) {
+        await this.pause(IDLE_POLL_MS);
+        continue;
+      }
+      let release: () => void = () => undefined;
+      const turn = this.receipts;
+      this.receipts = new Promise((resolve) => {
+        release = resolve;
+      });
+      this.claimed += wanted;
       let messages: Message[] = [];
       try {
         const response = await sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: queueUrl,
-            MaxNumberOfMessages: Math.min(10, trigger.batchSize),
+            MaxNumberOfMessages: wanted,
             // The emulator waits for a full batch on long polls, so poll short and often.
             WaitTimeSeconds: 0,
             AttributeNames: ['All'],
@@ -149,6 +200,9 @@ export class SqsEventSource {
         messages = response.Messages ?? [];
         lastError = '';
       } catch (error) {
+        this.claimed -= wanted;
+        await turn;
+        release();
         if (!this.running) break;
         const text = `${(error as Error).name}: ${(error as Error).message}`;
         if (text !== lastError) this.options.log(`event source: ReceiveMessage failed (${text}); retrying`);
@@ -156,11 +210,14 @@ export class SqsEventSource {
         await this.pause(500);
         continue;
       }
+      this.claimed -= wanted;
+      await turn;
       const now = Date.now();
       for (const message of messages) this.receive(message, now);
+      release();
       this.sweep(now);
       this.pump();
-      if (messages.length === 0) await this.pause(Math.max(0, EMPTY_POLL_PAUSE_MS - (Date.now() - started)));
+      if (messages.length === 0) await this.pause(IDLE_POLL_MS);
     }
   }
 

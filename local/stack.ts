@@ -180,6 +180,8 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     ? Promise.resolve(undefined)
     : startDynamoDbLocal({
         ...(options.persistDir ? { persistDir: options.persistDir } : {}),
+        // While the functions build: the first requests then do not pay for the JVM's JIT.
+        warmUpMs: 1500,
         log: quiet,
       }).then((handle) => (h.ddbLocal = handle));
   const sqsLocal = sqsEndpoint
@@ -275,6 +277,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
         visibilityTimeoutSeconds:
           options.visibilityTimeoutSeconds ?? queueModel?.visibilityTimeoutSeconds ?? 30,
         ...(queueModel?.redrive ? { maxReceiveCount: queueModel.redrive.maxReceiveCount } : {}),
+        ...(sqsHandle ? { hints: sqsHandle } : {}),
         invoke: async (event) => {
           let crash: NodeJS.Timeout | undefined;
           if (hits(faults, faults.fanout.crashRate)) {
