@@ -495,3 +495,35 @@ describe('parameters and outputs', () => {
     expect(getAtt(template.Outputs?.QueueName?.Value)).toEqual(['RoomEventsQueue', 'QueueName']);
   });
 });
+
+describe('hardening', () => {
+  /** Every `Resource` value anywhere in the template (roles, inline and managed policies, SAM policies). */
+  const resourceValues = (node: unknown, path: string[] = []): [string, unknown][] => {
+    if (Array.isArray(node)) return node.flatMap((child, i) => resourceValues(child, [...path, String(i)]));
+    if (node === null || typeof node !== 'object') return [];
+    return Object.entries(node as Record<string, unknown>).flatMap(([key, value]) => [
+      ...(key === 'Resource'
+        ? list(value).map((v) => [[...path, key].join('.'), v] as [string, unknown])
+        : []),
+      ...resourceValues(value, [...path, key]),
+    ]);
+  };
+
+  it('has no Resource: "*" anywhere in the template, in any policy of any resource', () => {
+    const found = resourceValues(resources);
+
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.filter(([, value]) => value === '*' || value === 'arn:aws:*')).toEqual([]);
+  });
+
+  it('throttles the stage by default (rate and burst limits on every route)', () => {
+    const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, CfnResource]];
+    const settings = stage.Properties?.DefaultRouteSettings as Record<string, unknown>;
+    const parameter = (value: unknown) => template.Parameters?.[refOf(value) ?? ''] as { Default?: number };
+
+    expect(parameter(settings.ThrottlingRateLimit).Default).toBeGreaterThan(0);
+    expect(parameter(settings.ThrottlingBurstLimit).Default).toBeGreaterThanOrEqual(
+      parameter(settings.ThrottlingRateLimit).Default ?? 0,
+    );
+  });
+});
