@@ -237,7 +237,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
       // A local request that hangs must not stall the event source's poll loop for ever.
-      requestHandler: { connectionTimeout: 2000, requestTimeout: 10_000 },
+      requestHandler: { connectionTimeout: 2000, requestTimeout: 10_000, throwOnRequestTimeout: true },
     };
     const ddbEndpoint = dynamoDbEndpoint ?? (ddbHandle?.endpoint as string);
     const sqsUrl = sqsEndpoint ?? (sqsHandle?.endpoint as string);

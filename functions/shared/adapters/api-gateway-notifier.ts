@@ -42,6 +42,9 @@ export function managementApiClient(endpoint: string, maxSockets: number): ApiGa
       httpsAgent: new HttpsAgent(agentOptions),
       connectionTimeout: 2000,
       requestTimeout: 5000,
+      // Without this the handler only logs a warning and the post hangs until the Lambda
+      // times out, failing the whole batch; with it a hung post is an error we retry.
+      throwOnRequestTimeout: true,
     },
   });
 }
