@@ -16,6 +16,8 @@ export interface E2eOptions {
   rooms: number;
   messagesPerClient: number;
   ratePerSecond: number;
+  /** Messages of the unloaded single-sender pass that follows the scenario. */
+  singleSenderMessages: number;
 }
 
 interface Client {
@@ -40,6 +42,53 @@ async function until(predicate: () => boolean, timeoutMs: number): Promise<boole
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return true;
+}
+
+/**
+ * The latency floor of the same stack without load: one client alone in a room sends a message,
+ * waits for the room's copy, then sends the next (after the scenario, so everything is warm).
+ */
+async function measureSingleSender(
+  wsUrl: string,
+  token: string,
+  messages: number,
+): Promise<NonNullable<E2eRow['singleSender']>> {
+  const socket = new WebSocket(`${wsUrl}?Auth=${encodeURIComponent(token)}`);
+  const next = (type: string) =>
+    new Promise<void>((resolve) => {
+      const onMessage = (data: WebSocket.RawData) => {
+        if ((JSON.parse(String(data)) as { type: string }).type !== type) return;
+        socket.off('message', onMessage);
+        resolve();
+      };
+      socket.on('message', onMessage);
+    });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    const entered = next('entered');
+    socket.send(JSON.stringify({ action: 'enterroom', roomId: 'bench-alone', nickname: 'alone' }));
+    await entered;
+    const times: number[] = [];
+    for (let n = 0; n < messages; n++) {
+      const received = next('message');
+      const started = performance.now();
+      socket.send(JSON.stringify({ action: 'sendmessage', message: `alone ${n}` }));
+      await received;
+      times.push(performance.now() - started);
+    }
+    const sorted = times.sort((a, b) => a - b);
+    return {
+      messages,
+      p50Ms: round(percentile(sorted, 50)),
+      p99Ms: round(percentile(sorted, 99)),
+      maxMs: round(sorted[sorted.length - 1] ?? Number.NaN),
+    };
+  } finally {
+    socket.terminate();
+  }
 }
 
 export async function runE2eBench(options: E2eOptions): Promise<E2eRow> {
@@ -103,6 +152,11 @@ export async function runE2eBench(options: E2eOptions): Promise<E2eRow> {
     const expectedDeliveries = messages * roomSize;
     await until(() => delivered >= expectedDeliveries, 30_000);
     const sorted = [...latencies].sort((a, b) => a - b);
+    const singleSender = await measureSingleSender(
+      stack.wsUrl,
+      stack.chatToken,
+      options.singleSenderMessages,
+    );
     return {
       clients: options.clients,
       rooms: options.rooms,
@@ -117,6 +171,7 @@ export async function runE2eBench(options: E2eOptions): Promise<E2eRow> {
       p99Ms: round(percentile(sorted, 99)),
       maxMs: round(sorted[sorted.length - 1] ?? Number.NaN),
       deliveriesPerSecond: Math.round((delivered / (lastReceipt - firstSend)) * 1000),
+      singleSender,
     };
   } finally {
     for (const c of clients) c.socket.terminate();

@@ -12,4 +12,6 @@ export interface E2eRow {
   p99Ms: number;
   maxMs: number;
   deliveriesPerSecond: number;
+  /** The same stack unloaded: one client alone in a room, each message sent once the previous came back. */
+  singleSender?: { messages: number; p50Ms: number; p99Ms: number; maxMs: number };
 }
