@@ -1,0 +1,139 @@
+/**
+ * Load on the local stack (loopback only, bounded, stops by itself): LOAD_CONNECTIONS
+ * connections (default 1,000) in LOAD_ROOMS rooms (default 50), each sending
+ * LOAD_MESSAGES messages (default 20, under the default send limit of 30 per 10 s). Every
+ * member gets every message of its room exactly once after dropping repeated ids, all
+ * members of a room in one order; once everyone has left, the gateway holds no connection
+ * and its heap and open handles are back where they were. Prints the figures.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { scanTable, tableInconsistencies } from '../e2e/support/table-invariants';
+import { eventually, startTestStack, type TestStack } from '../e2e/support/test-stack';
+import { envInt, footprint, LoadClient, pool } from './support';
+
+const CONNECTIONS = envInt('LOAD_CONNECTIONS', 1000);
+const ROOMS = envInt('LOAD_ROOMS', 50);
+const MESSAGES = envInt('LOAD_MESSAGES', 20);
+const DEADLINE_MS = envInt('LOAD_DEADLINE_S', 900) * 1000;
+
+describe(`${CONNECTIONS} connections in ${ROOMS} rooms, ${MESSAGES} messages each`, () => {
+  let stack: TestStack;
+  let dynamodb: DynamoDBClient;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ functionLogs: 'errors' });
+    dynamodb = new DynamoDBClient({
+      endpoint: stack.chat.dynamoDbEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    dynamodb?.destroy();
+    await stack?.chat.stop();
+  }, 120_000);
+
+  /** Connects, enters, chats and leaves; returns what it measured. */
+  async function run(connections: number, rooms: number, messages: number) {
+    const started = Date.now();
+    const clients = await pool(Array.from({ length: connections }), 50, () =>
+      LoadClient.connect(`${stack.chat.wsUrl}?Auth=${stack.chat.chatToken}`),
+    );
+    const roomOf = (i: number) => `load-${i % rooms}`;
+    clients.forEach((client, i) => {
+      client.send({ action: 'enterroom', roomId: roomOf(i), nickname: `u${i}` });
+    });
+    await Promise.all(clients.map((c) => c.until(() => c.entered, 'entered', DEADLINE_MS)));
+    const connectedMs = Date.now() - started;
+
+    const chatStarted = Date.now();
+    clients.forEach((client, i) => {
+      for (let m = 0; m < messages; m++) {
+        client.send({ action: 'sendmessage', roomId: roomOf(i), message: `${i}/${m}` });
+      }
+    });
+    const members = (r: number) => clients.filter((_c, i) => i % rooms === r);
+    const expected = (r: number) => members(r).length * messages;
+    await Promise.all(
+      clients.map((c, i) =>
+        c.until(() => c.distinctMessages >= expected(i % rooms), 'every message of the room', DEADLINE_MS),
+      ),
+    );
+    const chatMs = Date.now() - chatStarted;
+
+    const deliveries = clients.reduce((sum, c) => sum + c.messageIds.length, 0);
+    const duplicates = deliveries - clients.reduce((sum, c) => sum + c.distinctMessages, 0);
+    const orders = Array.from({ length: rooms }, (_r, r) => members(r).map((c) => c.order().join(',')));
+    const errors = clients.flatMap((c) => c.errors);
+
+    await Promise.all(clients.map((c) => c.close()));
+    await eventually(() => stack.chat.connectionIds().length === 0, 'every connection closed', 120_000);
+    await eventually(
+      async () => (await scanTable(dynamodb, stack.chat.tableName)).length === 0,
+      'every $disconnect to remove its records',
+      DEADLINE_MS,
+      500,
+    );
+    return {
+      connectedMs,
+      chatMs,
+      totalMs: Date.now() - started,
+      deliveries,
+      duplicates,
+      errors,
+      orders,
+      distinct: clients.map((c, i) => c.distinctMessages - expected(i % rooms)),
+      inconsistencies: await tableInconsistencies(dynamodb, stack.chat.tableName),
+    };
+  }
+
+  it('delivers every message of a room to each member exactly once after dedup, in one order, and leaks nothing', async () => {
+    // A small round first, so the baseline includes warm sandboxes, SDK clients and caches.
+    await run(20, 2, 2);
+    const before = await footprint();
+
+    const result = await run(CONNECTIONS, ROOMS, MESSAGES);
+    // Idle keep-alive sockets (the functions' pooled @connections and SDK connections) close
+    // after the servers' keep-alive timeouts; anything still above the baseline then is a leak.
+    const settled = async () => {
+      const now = await footprint();
+      const within = Object.entries(now.resources).every(([type, n]) => n <= (before.resources[type] ?? 0));
+      return within ? now : undefined;
+    };
+    const after = await eventually(settled, 'open handles back to the baseline', 60_000, 1000).catch(() =>
+      footprint(),
+    );
+
+    const messages = CONNECTIONS * MESSAGES;
+    const figures = {
+      connections: CONNECTIONS,
+      rooms: ROOMS,
+      messagesSent: messages,
+      expectedDeliveries: Math.round((CONNECTIONS * CONNECTIONS * MESSAGES) / ROOMS),
+      deliveries: result.deliveries,
+      duplicates: result.duplicates,
+      connectAndEnterS: +(result.connectedMs / 1000).toFixed(1),
+      chatS: +(result.chatMs / 1000).toFixed(1),
+      totalS: +(result.totalMs / 1000).toFixed(1),
+      messagesPerS: Math.round(messages / (result.chatMs / 1000)),
+      deliveriesPerS: Math.round(result.deliveries / (result.chatMs / 1000)),
+      heapBeforeMb: +before.heapUsedMb.toFixed(1),
+      heapAfterMb: +after.heapUsedMb.toFixed(1),
+      resourcesBefore: before.resources,
+      resourcesAfter: after.resources,
+    };
+    process.stdout.write(`\nLOAD RESULT ${JSON.stringify(figures)}\n`);
+
+    expect(result.errors).toEqual([]);
+    expect(result.distinct.every((extra) => extra === 0)).toBe(true);
+    for (const order of result.orders) expect(new Set(order).size).toBe(1);
+    expect(result.inconsistencies).toEqual([]);
+    expect(stack.chat.connectionIds()).toEqual([]);
+    // Flat: no connection, socket, timer or listener of the run is left.
+    for (const [type, count] of Object.entries(after.resources)) {
+      expect([type, count]).toEqual([type, Math.min(count, before.resources[type] ?? 0)]);
+    }
+    expect(after.heapUsedMb - before.heapUsedMb).toBeLessThan(Math.max(16, before.heapUsedMb * 0.2));
+  });
+});
