@@ -182,4 +182,33 @@ describe('DynamoDB throttling and errors', () => {
       afterTtl.enterRoom({ connectionId: 'newcomer=', roomId: 'stale', nickname: 'Dave' }),
     ).resolves.toEqual(['Dave']);
   }, 60_000);
+  it('leaves whole records behind when $disconnect is lost, and they stop counting once their TTL passes', async () => {
+    const ghost = await connect('ghost');
+    await enter(ghost, 'lost', 'Ghost');
+    const ghostId = stack.chat.connectionIds()[0] as string;
+    stack.chat.faults.disconnect.lostRate = 1;
+    try {
+      ghost.terminate();
+      await eventually(
+        () => !stack.chat.connectionIds().includes(ghostId),
+        'the gateway to forget the ghost',
+      );
+    } finally {
+      stack.chat.faults.disconnect.lostRate = 0;
+    }
+
+    const now = new Date();
+    const store = new DynamoDbConnectionStore(dynamodb, stack.chat.tableName, { now: () => now });
+    const later = new Date(now.getTime() + (CONNECTION_TTL_SECONDS + 60) * 1000);
+    const afterTtl = new DynamoDbConnectionStore(dynamodb, stack.chat.tableName, { now: () => later });
+    const members = async (s: DynamoDbConnectionStore) => {
+      const names: string[] = [];
+      for await (const page of s.roomMembers('lost')) names.push(...page.map((m) => m.nickname));
+      return names;
+    };
+
+    expect(await tableInconsistencies(dynamodb, stack.chat.tableName)).toEqual([]);
+    expect(await members(store)).toEqual(['Ghost']);
+    expect(await members(afterTtl)).toEqual([]);
+  }, 60_000);
 });

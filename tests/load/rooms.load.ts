@@ -44,7 +44,11 @@ describe(`${CONNECTIONS} connections in ${ROOMS} rooms, ${MESSAGES} messages eac
     clients.forEach((client, i) => {
       client.send({ action: 'enterroom', roomId: roomOf(i), nickname: `u${i}` });
     });
-    await Promise.all(clients.map((c) => c.until(() => c.entered, 'entered', DEADLINE_MS)));
+    await Promise.all(
+      clients.map((c) => c.until(() => c.entered || c.errors.length > 0, 'entered', DEADLINE_MS)),
+    );
+    const enterErrors = clients.flatMap((c) => c.errors);
+    if (enterErrors.length > 0) throw new Error(`enterroom answered errors: ${enterErrors.join(', ')}`);
     const connectedMs = Date.now() - started;
 
     const chatStarted = Date.now();

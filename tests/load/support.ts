@@ -15,12 +15,17 @@ export class LoadClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer) => {
-      const event = JSON.parse(data.toString('utf8')) as { type: string; id: string; code?: string };
+      const event = JSON.parse(data.toString('utf8')) as {
+        type: string;
+        id: string;
+        code?: string;
+        action?: string;
+      };
       if (event.type === 'message') {
         this.messageIds.push(event.id);
         this.distinct.add(event.id);
       } else if (event.type === 'entered') this.entered = true;
-      else if (event.type === 'error') this.errors.push(event.code ?? '?');
+      else if (event.type === 'error') this.errors.push(`${event.code}:${event.action}`);
       this.wake?.();
     });
     ws.on('error', () => undefined);
