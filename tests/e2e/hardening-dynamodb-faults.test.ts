@@ -17,6 +17,13 @@ import { type act, enter, exit, say } from './support/outcomes';
 import { roomItems, tableInconsistencies } from './support/table-invariants';
 import { eventually, startTestStack, type TestStack } from './support/test-stack';
 
+/**
+ * How long an action may take to show its outcome under throttling: the SDK backs off up to
+ * seconds per retry, and a fanout that fails on DynamoDB brings its record (and the room's
+ * later ones) back after the visibility timeout.
+ */
+const SLOW = 60_000;
+
 /** A seeded random source, so a run's faults can be replayed. */
 function seeded(seed: number): () => number {
   let state = seed >>> 0;
@@ -91,9 +98,9 @@ describe('DynamoDB throttling and errors', () => {
 
       await Promise.all(
         clients.map(async (client, n) => {
-          const entered = record(await enter(client, roomId, `Nick${n}`));
-          if (entered.ok) for (let i = 0; i < 3; i++) record(await say(client, roomId, `${n}-${i}`));
-          if (entered.ok && n % 2 === 0) record(await exit(client, roomId));
+          const entered = record(await enter(client, roomId, `Nick${n}`, SLOW));
+          if (entered.ok) for (let i = 0; i < 3; i++) record(await say(client, roomId, `${n}-${i}`, SLOW));
+          if (entered.ok && n % 2 === 0) record(await exit(client, roomId, SLOW));
           if (n % 3 === 0) client.terminate();
           else await client.close();
         }),
@@ -106,7 +113,7 @@ describe('DynamoDB throttling and errors', () => {
       for (const outcome of outcomes) expect(outcome.ok || outcome.code === 'internal').toBe(true);
       expect(await tableInconsistencies(dynamodb, stack.chat.tableName)).toEqual([]);
     },
-    90_000,
+    180_000,
   );
 
   it('answers internal to every action while DynamoDB fails every request, and writes nothing', async () => {
