@@ -199,7 +199,7 @@ export function renderBenchmarks(r: BenchResults): string {
     if (e.singleSender) {
       const s = e.singleSender;
       out.push(
-        `Unloaded, on the same stack right after: one client alone in a room, ${s.messages} messages each sent once the previous came back: ` +
+        `Unloaded, on the same stack right after: one client alone in a room (clients take turns, 25 messages each, under the rate limit), ${s.messages} messages each sent once the previous came back: ` +
           `p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, max ${s.maxMs} ms (the per-hop floor of the local stack; not the goal's scenario).`,
         '',
       );
