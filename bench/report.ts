@@ -33,9 +33,13 @@ export const EXPECTED_SDK_CLIENTS: Record<string, string[]> = {
 
 const verdict = (ok: boolean) => (ok ? '**met**' : '**missed**');
 
+/** A Markdown table with padded columns, as Biome formats Markdown (so BENCHMARKS.md passes `biome check`). */
 function table(headers: string[], rows: (string | number)[][]): string {
-  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
-  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+  const cells = [headers, ...rows].map((row) => row.map(String));
+  const widths = headers.map((_, i) => Math.max(3, ...cells.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  const [head = [], ...body] = cells;
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
 export function renderBenchmarks(r: BenchResults): string {
