@@ -15,6 +15,7 @@ const CONNECTIONS = envInt('LOAD_CONNECTIONS', 1000);
 const ROOMS = envInt('LOAD_ROOMS', 50);
 const MESSAGES = envInt('LOAD_MESSAGES', 20);
 const DEADLINE_MS = envInt('LOAD_DEADLINE_S', 900) * 1000;
+const IN_FLIGHT = envInt('LOAD_IN_FLIGHT', 100);
 
 describe(`${CONNECTIONS} connections in ${ROOMS} rooms, ${MESSAGES} messages each`, () => {
   let stack: TestStack;
@@ -41,22 +42,32 @@ describe(`${CONNECTIONS} connections in ${ROOMS} rooms, ${MESSAGES} messages eac
       LoadClient.connect(`${stack.chat.wsUrl}?Auth=${stack.chat.chatToken}`),
     );
     const roomOf = (i: number) => `load-${i % rooms}`;
-    clients.forEach((client, i) => {
+    // The local stack runs one sandbox per function, serving every concurrent invocation (AWS
+    // would start more): at most IN_FLIGHT actions at once keep it within its Lambda timeout.
+    await pool(clients, IN_FLIGHT, async (client, i) => {
       client.send({ action: 'enterroom', roomId: roomOf(i), nickname: `u${i}` });
+      await client.until(() => client.entered || client.errors.length > 0, 'entered', DEADLINE_MS);
     });
-    await Promise.all(
-      clients.map((c) => c.until(() => c.entered || c.errors.length > 0, 'entered', DEADLINE_MS)),
-    );
     const enterErrors = clients.flatMap((c) => c.errors);
     if (enterErrors.length > 0) throw new Error(`enterroom answered errors: ${enterErrors.join(', ')}`);
     const connectedMs = Date.now() - started;
 
     const chatStarted = Date.now();
-    clients.forEach((client, i) => {
-      for (let m = 0; m < messages; m++) {
-        client.send({ action: 'sendmessage', roomId: roomOf(i), message: `${i}/${m}` });
-      }
-    });
+    // Each sender sends its next message once the room's copy of the previous one is back.
+    const senders = clients.map((client, i) => ({ client, i, next: 0 }));
+    await pool(
+      Array.from({ length: messages }).flatMap(() => senders),
+      IN_FLIGHT,
+      async (sender) => {
+        const text = `${sender.i}/${sender.next++}`;
+        sender.client.send({ action: 'sendmessage', roomId: roomOf(sender.i), message: text });
+        await sender.client.until(
+          () => sender.client.texts.has(text) || sender.client.errors.length > 0,
+          `the room's copy of ${text}`,
+          DEADLINE_MS,
+        );
+      },
+    );
     const members = (r: number) => clients.filter((_c, i) => i % rooms === r);
     const expected = (r: number) => members(r).length * messages;
     await Promise.all(

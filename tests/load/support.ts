@@ -16,6 +16,7 @@ export class LoadClient {
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer) => {
       const event = JSON.parse(data.toString('utf8')) as {
+        message?: string;
         type: string;
         id: string;
         code?: string;
@@ -24,6 +25,7 @@ export class LoadClient {
       if (event.type === 'message') {
         this.messageIds.push(event.id);
         this.distinct.add(event.id);
+        if (event.message !== undefined) this.texts.add(event.message);
       } else if (event.type === 'entered') this.entered = true;
       else if (event.type === 'error') this.errors.push(`${event.code}:${event.action}`);
       this.wake?.();
@@ -42,6 +44,9 @@ export class LoadClient {
       ws.once('error', reject);
     });
   }
+
+  /** Texts of the room's messages received (for a sender to wait for its own copy). */
+  readonly texts = new Set<string>();
 
   get distinctMessages(): number {
     return this.distinct.size;
