@@ -39,9 +39,10 @@ export interface ConnectionStore {
   undoEnter(membership: Membership): Promise<void>;
   /**
    * Atomically removes the membership and frees its nickname; the member stays on the
-   * roster as `leaving` until `forgetMember`. Throws NotInRoomError.
+   * roster as `leaving` until `forgetMember`. Throws NotInRoomError. A caller that has just
+   * read the membership passes it in (`known`), which saves reading it again.
    */
-  exitRoom(connectionId: string, roomId: string): Promise<Membership>;
+  exitRoom(connectionId: string, roomId: string, known?: Membership): Promise<Membership>;
   /** A `joining` member starts receiving the room's events (no-op in any other state). */
   activateMember(roomId: string, connectionId: string): Promise<void>;
   /** A `leaving` member stops receiving the room's events (no-op in any other state). */
@@ -52,8 +53,11 @@ export interface ConnectionStore {
   roomMembers(roomId: string): AsyncIterable<Membership[]>;
   /** Pages of every live connection id (a Query per connection-index shard). */
   allConnections(): AsyncIterable<string[]>;
-  /** Removes a connection and all its memberships; returns the memberships it had. */
-  removeConnection(connectionId: string): Promise<Membership[]>;
+  /**
+   * Removes a connection and all its memberships; returns the memberships it had. A caller
+   * that has just listed them passes them in (`known`), which saves listing them again.
+   */
+  removeConnection(connectionId: string, known?: Membership[]): Promise<Membership[]>;
   /**
    * Takes one send token from the connection's fixed window; false when the window's
    * allowance is used up.

@@ -166,7 +166,7 @@ export class InMemoryConnectionStore implements ConnectionStore {
     }
   }
 
-  async exitRoom(connectionId: string, roomId: string): Promise<Membership> {
+  async exitRoom(connectionId: string, roomId: string, _known?: Membership): Promise<Membership> {
     this.enter('exitRoom');
     const record = this.memberships.get(membershipKey(connectionId, roomId));
     if (!record) throw new NotInRoomError(roomId);
@@ -207,9 +207,9 @@ export class InMemoryConnectionStore implements ConnectionStore {
     }
   }
 
-  async removeConnection(connectionId: string): Promise<Membership[]> {
+  async removeConnection(connectionId: string, known?: Membership[]): Promise<Membership[]> {
     this.enter('removeConnection');
-    const memberships = this.membershipsOf(connectionId);
+    const memberships = known ?? this.membershipsOf(connectionId);
     for (const m of memberships) this.deleteMembership(m);
     this.connections.delete(connectionId);
     return memberships.map((m) => ({ ...m }));

@@ -205,8 +205,9 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     await this.deleteMembership(m);
   }
 
-  async exitRoom(connectionId: string, roomId: string): Promise<Membership> {
-    const membership = await this.getMembership(connectionId, roomId);
+  async exitRoom(connectionId: string, roomId: string, known?: Membership): Promise<Membership> {
+    // The transaction's conditions still catch a membership that went away since it was read.
+    const membership = known ?? (await this.getMembership(connectionId, roomId));
     if (!membership) throw new NotInRoomError(roomId);
     const { roomOf, nickname } = this.membershipDeletes(membership);
     try {
@@ -370,8 +371,8 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     }
   }
 
-  async removeConnection(connectionId: string): Promise<Membership[]> {
-    const memberships = await this.listMemberships(connectionId);
+  async removeConnection(connectionId: string, known?: Membership[]): Promise<Membership[]> {
+    const memberships = known ?? (await this.listMemberships(connectionId));
     for (const m of memberships) await this.deleteMembership(m);
     await this.client.send(
       new DeleteItemCommand({ TableName: this.tableName, Key: key.connection(connectionId) }),

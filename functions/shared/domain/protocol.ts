@@ -7,7 +7,6 @@ import {
   literal,
   object,
   optional,
-  type output,
   pipe,
   refine,
   regex,
@@ -51,14 +50,6 @@ export const EnterRoomBody = object({ action: literal('enterroom'), roomId, nick
 export const ExitRoomBody = object({ action: literal('exitroom'), roomId: optional(roomId) });
 export const SendMessageBody = object({ action: literal('sendmessage'), roomId: optional(roomId), message });
 export const BroadcastBody = object({ action: literal('broadcast'), message });
-
-export type EnterRoomRequest = output<typeof EnterRoomBody>;
-export type ExitRoomRequest = output<typeof ExitRoomBody>;
-export type SendMessageRequest = output<typeof SendMessageBody>;
-export type BroadcastRequest = output<typeof BroadcastBody>;
-
-export const ACTIONS = ['enterroom', 'exitroom', 'sendmessage', 'broadcast'] as const;
-export type Action = (typeof ACTIONS)[number];
 
 /** Parses a frame body as a JSON object, or throws BadRequestError. */
 export function parseJsonObject(body: string | null | undefined): Record<string, unknown> {
@@ -110,7 +101,8 @@ export type ServerEvent = EventBase &
     | { type: 'error'; code: ErrorCode; message: string; action?: string }
   );
 
-type DistributiveOmit<T, K extends keyof never> = T extends unknown ? Omit<T, K> : never;
+/** Omit over each member of a union (plain Omit would merge the union's members). */
+export type DistributiveOmit<T, K extends keyof never> = T extends unknown ? Omit<T, K> : never;
 export type ServerEventInput = DistributiveOmit<ServerEvent, 'id' | 'at'>;
 
 export function serverEvent(

@@ -16,6 +16,7 @@ import {
   type output,
   string,
 } from 'zod/mini';
+import type { DistributiveOmit } from './protocol.js';
 
 export const ROOM_EVENT_VERSION = 1;
 /** MessageGroupId for admin broadcasts (room ids cannot contain ':' so this cannot clash). */
@@ -62,7 +63,6 @@ export const RoomEventSchema = discriminatedUnion('kind', [
 ]);
 
 export type RoomEvent = output<typeof RoomEventSchema>;
-type DistributiveOmit<T, K extends keyof never> = T extends unknown ? Omit<T, K> : never;
 export type RoomEventInput = DistributiveOmit<RoomEvent, 'v' | 'id' | 'at'>;
 
 export function roomEvent(input: RoomEventInput, now: Date = new Date()): RoomEvent {

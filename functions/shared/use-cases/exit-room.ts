@@ -13,7 +13,7 @@ export async function exitRoom(
   input: { connectionId: string; roomId?: string | undefined },
 ): Promise<Membership> {
   const target = await resolveMembership(deps.store, input.connectionId, input.roomId);
-  const membership = await deps.store.exitRoom(target.connectionId, target.roomId);
+  const membership = await deps.store.exitRoom(target.connectionId, target.roomId, target);
   try {
     await deps.events.publish(roomEvent({ kind: 'left', reason: 'exit', ...membership }));
   } catch (error) {

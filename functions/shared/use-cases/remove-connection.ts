@@ -34,6 +34,6 @@ export async function removeConnection(
     reason: input.reason,
   }));
   if (notices.length > 0) await deps.events.publish(...notices);
-  await deps.store.removeConnection(input.connectionId);
+  await deps.store.removeConnection(input.connectionId, memberships);
   return memberships;
 }
