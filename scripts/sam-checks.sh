@@ -22,8 +22,6 @@ if [[ ! -f "$VENV/bin/activate" ]]; then
 fi
 # shellcheck disable=SC1091
 source "$VENV/bin/activate"
-# sam build (BuildMethod: esbuild) looks for esbuild on PATH; use the project's pinned one.
-export PATH="$ROOT/node_modules/.bin:$PATH"
 
 if [[ ! -f "$TEMPLATE" ]]; then
   echo "sam-checks: $TEMPLATE not found in $ROOT" >&2
@@ -61,7 +59,8 @@ fi
 run "cfn-lint" cfn-lint "$TEMPLATE"
 run "sam validate --lint" sam validate --lint --template-file "$TEMPLATE"
 # shellcheck disable=SC2086 # SAM_BUILD_FLAGS is deliberately word-split
-run "sam build" sam build --template-file "$TEMPLATE" ${SAM_BUILD_FLAGS:-}
+# scripts/sam-build.sh (npm run build) puts the project's esbuild on PATH for SAM's esbuild workflow.
+run "sam build" bash scripts/sam-build.sh --template-file "$TEMPLATE" ${SAM_BUILD_FLAGS:-}
 run "checkov" checkov "${checkov_args[@]}"
 
 if ((${#failed[@]})); then
