@@ -10,9 +10,9 @@ const deps = roomDeps();
 export const handler = wsRoute(
   'broadcast',
   createLogger('chat-broadcast'),
-  async ({ connectionId, frame }) => {
+  async ({ connectionId, frame, deadline }) => {
     const { message } = validate(BroadcastBody, frame);
-    await broadcast(deps, { connectionId, message });
+    await broadcast(deps, { connectionId, message, deadline });
     return undefined;
   },
 );

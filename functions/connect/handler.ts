@@ -1,18 +1,17 @@
 /** `$connect`: records the (already authorized) connection and its role. Non-2xx refuses the handshake. */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { DynamoDbConnectionStore } from '../shared/adapters/dynamodb-connection-store.js';
+import { DynamoDbConnectionRegistry } from '../shared/adapters/dynamodb/connection-registry.js';
 import type { Role } from '../shared/ports.js';
 import { tableConfig } from '../shared/runtime/config.js';
 import { createLogger } from '../shared/runtime/logger.js';
+import { dynamoDbClient } from '../shared/runtime/room-deps.js';
 import { connect } from '../shared/use-cases/connect.js';
 
-const { tableName } = tableConfig();
-const store = new DynamoDbConnectionStore(new DynamoDBClient({}), tableName);
+const registry = new DynamoDbConnectionRegistry(dynamoDbClient(), tableConfig().tableName);
 const logger = createLogger('chat-connect');
 
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
-  requestContext: { authorizer?: { role?: string; principalId?: string } };
+  requestContext: { authorizer?: { role?: string; principalId?: string; name?: string } };
 };
 
 export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResultV2> => {
@@ -23,12 +22,13 @@ export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResul
   const log = logger.child({ route: '$connect', connectionId });
   try {
     await connect(
-      { store },
+      { registry },
       {
         connectionId,
         role,
         principalId: authorizer?.principalId ?? role,
         connectedAt: connectedAt ?? Date.now(),
+        ...(authorizer?.name ? { displayName: authorizer.name } : {}),
       },
     );
     log.info('connected', { role });

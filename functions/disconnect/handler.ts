@@ -1,5 +1,5 @@
-/** `$disconnect` (best-effort, API Gateway does not retry it; TTL is the backstop). */
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+/** `$disconnect` (best-effort, API Gateway does not retry it; a later 410 or TTL is the backstop). */
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { createLogger } from '../shared/runtime/logger.js';
 import { roomDeps } from '../shared/runtime/room-deps.js';
 import { removeConnection } from '../shared/use-cases/remove-connection.js';
@@ -7,12 +7,16 @@ import { removeConnection } from '../shared/use-cases/remove-connection.js';
 const deps = roomDeps();
 const logger = createLogger('chat-disconnect');
 
-export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> => {
+export const handler = async (
+  event: APIGatewayProxyWebsocketEventV2,
+  context?: Context,
+): Promise<APIGatewayProxyResultV2> => {
   const { connectionId } = event.requestContext;
   const log = logger.child({ route: '$disconnect', connectionId });
+  const deadline = Date.now() + Math.max(0, (context?.getRemainingTimeInMillis?.() ?? 10_000) - 2000);
   try {
-    const memberships = await removeConnection(deps, { connectionId, reason: 'disconnect' });
-    log.info('disconnected', { rooms: memberships.map((m) => m.roomId) });
+    const left = await removeConnection(deps, { connectionId, reason: 'disconnect', deadline });
+    log.info('disconnected', { rooms: left.map((e) => e.roomId) });
     return { statusCode: 200 };
   } catch (error) {
     log.error('failed', { error });

@@ -7,8 +7,12 @@ import { exitRoom } from '../shared/use-cases/exit-room.js';
 
 const deps = roomDeps();
 
-export const handler = wsRoute('exitroom', createLogger('chat-exitroom'), async ({ connectionId, frame }) => {
-  const { roomId } = validate(ExitRoomBody, frame);
-  const membership = await exitRoom(deps, { connectionId, roomId });
-  return { roomId: membership.roomId };
-});
+export const handler = wsRoute(
+  'exitroom',
+  createLogger('chat-exitroom'),
+  async ({ connectionId, frame, deadline }) => {
+    const { roomId } = validate(ExitRoomBody, frame);
+    const entry = await exitRoom(deps, { connectionId, roomId, deadline });
+    return { roomId: entry.roomId };
+  },
+);

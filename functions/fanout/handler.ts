@@ -1,70 +1,127 @@
 /**
- * Fanout: consumes room events from the FIFO queue and posts them to every recipient via
- * the API Gateway Management API. Returns partial batch failures (FIFO group rule); a record
- * failing on its last attempt is parked in the dead-letter queue so its group flows on.
+ * Fanout: consumes room events from the FIFO queue, logs each room's events in order (the
+ * room's sequencer) and posts them to every recipient through the API Gateway Management
+ * API. Returns partial batch failures (FIFO group rule). It never runs into its own timeout:
+ * records are not started, and posts not begun, once the time left is short; what is left
+ * comes back at once. A failed record comes back after a short backoff instead of the queue's
+ * visibility timeout, and an event that failed MAX_ATTEMPTS times is parked in the
+ * dead-letter queue so its room flows on.
  */
-import { SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ApiGatewayNotifier, managementApiClient } from '../shared/adapters/api-gateway-notifier.js';
 import { SqsDeadLetterQueue } from '../shared/adapters/sqs-dead-letter-queue.js';
-import { parkOnLastAttempt, processFifoBatch } from '../shared/domain/fifo-batch.js';
+import { SqsRetrySchedule } from '../shared/adapters/sqs-retry-schedule.js';
+import { SqsRoomEventPublisher } from '../shared/adapters/sqs-room-event-publisher.js';
 import { parseRoomEvent } from '../shared/domain/room-events.js';
-import { fanoutConfig } from '../shared/runtime/config.js';
+import { fanoutConfig, queueConfig } from '../shared/runtime/config.js';
+import { CountedFailure, parkAfterFailures, processFifoBatch } from '../shared/runtime/fifo-batch.js';
 import { createLogger } from '../shared/runtime/logger.js';
-import { roomDeps } from '../shared/runtime/room-deps.js';
-import { deliverRoomEvent } from '../shared/use-cases/deliver-room-event.js';
+import {
+  dynamoDbClient,
+  failureCounter,
+  roomLog,
+  sqsClient,
+  tableDeps,
+} from '../shared/runtime/room-deps.js';
+import {
+  DeadlineReachedError,
+  type FanoutDeps,
+  handleRoomEvent,
+} from '../shared/use-cases/deliver-room-event.js';
+
+/** Posts stop starting this long before the timeout (an in-flight post takes ≤ 5 s, then 410 pruning). */
+const POSTING_MARGIN_MS = 8000;
+/** Records stop starting this long before the posting deadline. */
+const START_MARGIN_MS = 2000;
+/** Retry delay of a failed event: 1, 2, 4 … seconds after its nth failure, at most this. */
+const MAX_BACKOFF_SECONDS = 30;
 
 const config = fanoutConfig();
-const deps = {
-  ...roomDeps(),
+const { queueUrl } = queueConfig();
+const ddb = dynamoDbClient();
+const sqs = sqsClient();
+const deps: FanoutDeps = {
+  ...tableDeps(ddb),
+  log: roomLog(ddb),
+  events: new SqsRoomEventPublisher(sqs, queueUrl),
   notifier: new ApiGatewayNotifier(managementApiClient(config.connectionsUrl, config.concurrency)),
   concurrency: config.concurrency,
 };
-const deadLetters = new SqsDeadLetterQueue(new SQSClient({}), config.deadLetterQueueUrl);
+const failures = failureCounter(ddb);
+const deadLetters = new SqsDeadLetterQueue(sqs, config.deadLetterQueueUrl);
+const schedule = new SqsRetrySchedule(sqs, queueUrl);
 const logger = createLogger('chat-fanout');
 
 type FanoutRecord = SQSRecord & { groupId: string; receiveCount: number };
 
-async function deliver(record: FanoutRecord): Promise<void> {
-  const started = Date.now();
-  const roomEvent = parseRoomEvent(record.body);
-  const report = await deliverRoomEvent(deps, roomEvent);
-  logger.info('delivered', {
-    eventId: roomEvent.id,
-    kind: roomEvent.kind,
-    roomId: 'roomId' in roomEvent ? roomEvent.roomId : undefined,
-    delivered: report.delivered,
-    gone: report.gone.length,
-    receiveCount: record.receiveCount,
-    durationMs: Date.now() - started,
-  });
-}
-
-async function park(record: FanoutRecord, error: unknown): Promise<void> {
-  await deadLetters.park(record, error);
-  logger.error('parked in the dead-letter queue', {
-    messageId: record.messageId,
-    groupId: record.groupId,
-    receiveCount: record.receiveCount,
-    error,
-  });
-}
-
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const records = event.Records.map((r) => ({
+export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+  const remaining = context?.getRemainingTimeInMillis?.() ?? 30_000;
+  const deadline = Date.now() + Math.max(0, remaining - POSTING_MARGIN_MS);
+  const records: FanoutRecord[] = event.Records.map((r) => ({
     ...r,
     groupId: r.attributes.MessageGroupId ?? r.messageId,
     receiveCount: Number(r.attributes.ApproximateReceiveCount) || 1,
   }));
-  return processFifoBatch<FanoutRecord>(
+
+  const deliver = async (record: FanoutRecord) => {
+    const started = Date.now();
+    const roomEvent = parseRoomEvent(record.body);
+    const report = await handleRoomEvent(deps, roomEvent, { deadline });
+    logger.info(report.dropped ? 'dropped' : 'delivered', {
+      eventId: roomEvent.id,
+      kind: roomEvent.kind,
+      roomId: 'roomId' in roomEvent ? roomEvent.roomId : undefined,
+      seq: report.seq,
+      reason: report.dropped,
+      delivered: report.delivered,
+      gone: report.gone.length,
+      receiveCount: record.receiveCount,
+      durationMs: Date.now() - started,
+    });
+  };
+  const outcome = await processFifoBatch(
     records,
-    parkOnLastAttempt(deliver, park, config.maxReceiveCount),
-    (record, error) =>
-      logger.error('record failed', {
-        messageId: record.messageId,
-        groupId: record.groupId,
-        receiveCount: record.receiveCount,
-        error,
-      }),
+    parkAfterFailures(deliver, {
+      maxAttempts: config.maxAttempts,
+      countFailure: (record) => failures.recordFailure(record.groupId, record.messageId),
+      park: async (record, error) => {
+        await deadLetters.park(record, error);
+        logger.error('parked in the dead-letter queue', {
+          messageId: record.messageId,
+          groupId: record.groupId,
+          receiveCount: record.receiveCount,
+          error,
+        });
+      },
+      counts: (error) => !(error instanceof DeadlineReachedError),
+    }),
+    {
+      canStart: () => Date.now() < deadline - START_MARGIN_MS,
+      onFailure: (record, error) =>
+        logger.error('record failed', {
+          messageId: record.messageId,
+          groupId: record.groupId,
+          receiveCount: record.receiveCount,
+          error: error instanceof CountedFailure ? error.original : error,
+          failures: error instanceof CountedFailure ? error.failures : undefined,
+        }),
+    },
   );
+
+  // Failed events come back after a short backoff; what was not started (out of time, or
+  // behind a failed record in its group) at once: FIFO still holds a group's later records
+  // back until the earlier ones are done.
+  const retries = [
+    ...outcome.failed.map(({ record, error }) => ({
+      receiptHandle: record.receiptHandle,
+      delaySeconds:
+        error instanceof CountedFailure ? Math.min(MAX_BACKOFF_SECONDS, 2 ** (error.failures - 1)) : 0,
+    })),
+    ...outcome.notStarted.map((record) => ({ receiptHandle: record.receiptHandle, delaySeconds: 0 })),
+  ];
+  if (retries.length > 0) {
+    const problems = await schedule.retryAfter(retries);
+    if (problems.length > 0) logger.warn('could not shorten the retry of some records', { problems });
+  }
+  return { batchItemFailures: outcome.batchItemFailures };
 };

@@ -1,19 +1,18 @@
 /** `sendmessage`: {"action":"sendmessage","roomId":"1","message":"Hei kaikki!"} */
 import { SendMessageBody, validate } from '../shared/domain/protocol.js';
-import { sendLimitsConfig } from '../shared/runtime/config.js';
 import { createLogger } from '../shared/runtime/logger.js';
 import { roomDeps } from '../shared/runtime/room-deps.js';
 import { wsRoute } from '../shared/runtime/ws-route-handler.js';
 import { sendMessage } from '../shared/use-cases/send-message.js';
 
-const deps = { ...roomDeps(), limits: sendLimitsConfig() };
+const deps = roomDeps();
 
 export const handler = wsRoute(
   'sendmessage',
   createLogger('chat-sendmessage'),
-  async ({ connectionId, frame }) => {
+  async ({ connectionId, frame, deadline }) => {
     const { roomId, message } = validate(SendMessageBody, frame);
-    const membership = await sendMessage(deps, { connectionId, roomId, message });
-    return { roomId: membership.roomId };
+    const entry = await sendMessage(deps, { connectionId, roomId, message, deadline });
+    return { roomId: entry.roomId };
   },
 );

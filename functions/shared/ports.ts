@@ -1,7 +1,17 @@
 /**
  * Ports: what the use cases need from the outside world. Each has one AWS adapter in
  * ./adapters; the local gateway and the tests swap endpoints, not implementations.
+ *
+ * Two views of who is in a room, written at different times:
+ *   - entries (EntryStore): what the route functions decided, in request time. They answer
+ *     `not_in_room`, `already_in_room` and `nickname_taken` at once and hold the nickname.
+ *   - the roster (RoomLog): who receives the room's events, written only by the fanout, in the
+ *     room's order (the log). A member receives exactly the events from its `joined` to its
+ *     `left`, because both views change only where the log says so.
+ * An entry's id ties them together: every room event names the entry it concerns, and the
+ * fanout applies an event only if its entry is still current when it reaches the log.
  */
+import type { RoomLogEvent } from './domain/protocol.js';
 import type { RoomEvent } from './domain/room-events.js';
 
 export type Role = 'user' | 'admin';
@@ -9,65 +19,165 @@ export type Role = 'user' | 'admin';
 export interface Connection {
   connectionId: string;
   role: Role;
+  /** The signed-in user (`sub`) in jwt mode; the role in token mode. */
   principalId: string;
   connectedAt: number;
+  /** A display name from the sign-in (default nickname), when there is one. */
+  displayName?: string;
 }
 
-export interface Membership {
-  connectionId: string;
-  roomId: string;
-  nickname: string;
-}
-
-export interface ConnectionStore {
+export interface ConnectionRegistry {
   /** Registers a new connection (idempotent). */
   putConnection(connection: Connection): Promise<void>;
   getConnection(connectionId: string): Promise<Connection | undefined>;
+  /** Removes the connection's own record (its entries are removed through their `left`). */
+  deleteConnection(connectionId: string): Promise<void>;
+  /** How many shards the broadcast index has (one broadcast record per shard). */
+  readonly shards: number;
+  /** Pages of the live connection ids of one shard (a Query of the sparse index). */
+  connectionsOfShard(shard: number): AsyncIterable<string[]>;
+}
+
+/**
+ * Where an entry stands:
+ *   reserved → its `joined` may or may not be queued yet (the route is publishing it)
+ *   queued   → its `joined` is queued
+ *   active   → the fanout has put its `joined` in the log
+ *   leaving  → an exit (or disconnect) is publishing its `left`
+ *   exited   → its `left` is queued; the fanout deletes the entry when it logs the `left`
+ */
+export type EntryState = 'reserved' | 'queued' | 'active' | 'leaving' | 'exited';
+
+export interface Entry {
+  connectionId: string;
+  roomId: string;
+  entryId: string;
+  nickname: string;
+  /** The stable sender id messages of this entry carry (`fromId`). */
+  fromId: string;
+  state: EntryState;
+  /** When the entry last changed state (epoch ms). */
+  updatedAt: number;
+}
+
+export type NewEntry = Omit<Entry, 'state' | 'updatedAt'>;
+
+export interface EntryStore {
   /**
-   * Atomically adds the membership and reserves its nickname in the room; returns the
-   * nicknames now in the room (the newcomer included). Throws AlreadyInRoomError,
-   * NicknameTakenError, or ConnectionNotFoundError when the connection is not registered.
-   *
-   * The room's delivery roster follows the room's event order, not the clock: a new member is
-   * `joining` (not yet receiving) until the fanout handles its `joined` event
-   * (`activateMember`), and one who exits stays on the roster as `leaving` until the fanout
-   * has delivered its `left` event (`forgetMember`). So a member receives exactly the events
-   * between its `entered` and its `exited`, however the Lambdas race.
+   * Reserves the connection's entry into the room and its nickname, atomically (state
+   * `reserved`). A previous entry of the connection in the room may be replaced only when it
+   * has `exited`, or is `reserved` and older than a route can run (its route died). Throws
+   * AlreadyInRoomError, NicknameTakenError, or ConnectionNotFoundError.
    */
-  enterRoom(membership: Membership): Promise<string[]>;
-  /** Undoes an enterRoom whose `joined` event was never published: nothing of it remains. */
-  undoEnter(membership: Membership): Promise<void>;
+  reserve(entry: NewEntry): Promise<void>;
+  /** reserved → queued. Answers what the entry is now: `active` if the fanout got there first. */
+  markQueued(entry: Entry | NewEntry): Promise<'queued' | 'active' | 'superseded'>;
   /**
-   * Atomically removes the membership and frees its nickname; the member stays on the
-   * roster as `leaving` until `forgetMember`. Throws NotInRoomError. A caller that has just
-   * read the membership passes it in (`known`), which saves reading it again.
+   * Takes back a `reserved` entry whose `joined` could not be confirmed as queued, and frees
+   * its nickname. True when taken back (the fanout will drop its `joined`); false when the
+   * fanout already logged it, so the entry stands.
    */
-  exitRoom(connectionId: string, roomId: string, known?: Membership): Promise<Membership>;
-  /** A `joining` member starts receiving the room's events (no-op in any other state). */
-  activateMember(roomId: string, connectionId: string): Promise<void>;
-  /** A `leaving` member stops receiving the room's events (no-op in any other state). */
-  forgetMember(roomId: string, connectionId: string): Promise<void>;
-  getMembership(connectionId: string, roomId: string): Promise<Membership | undefined>;
-  listMemberships(connectionId: string): Promise<Membership[]>;
-  /** Pages of the room's delivery roster: `active` and `leaving` members (a Query, never a Scan). */
-  roomMembers(roomId: string): AsyncIterable<Membership[]>;
-  /** Pages of every live connection id (a Query per connection-index shard). */
-  allConnections(): AsyncIterable<string[]>;
+  cancel(entry: NewEntry): Promise<boolean>;
+  /** queued|active → leaving, for the connection's current entry. Throws NotInRoomError. */
+  beginExit(entry: Entry): Promise<Entry>;
   /**
-   * Removes a connection and all its memberships; returns the memberships it had. A caller
-   * that has just listed them passes them in (`known`), which saves listing them again.
+   * leaving → the state it had, after a `left` that could not be confirmed as queued. True
+   * when undone; false when the fanout already logged the `left`, so the exit stands.
    */
-  removeConnection(connectionId: string, known?: Membership[]): Promise<Membership[]>;
+  undoExit(entry: Entry): Promise<boolean>;
+  /** leaving → exited (the `left` is queued); a no-op if the entry is no longer this one. */
+  markExited(entry: Entry): Promise<void>;
+  get(connectionId: string, roomId: string): Promise<Entry | undefined>;
+  list(connectionId: string): Promise<Entry[]>;
+  /** Frees the entry's nickname if this entry still holds it (after the fanout logged its `left`). */
+  releaseNickname(entry: Pick<Entry, 'roomId' | 'entryId' | 'nickname'>): Promise<void>;
   /**
-   * Takes one send token from the connection's fixed window; false when the window's
-   * allowance is used up.
+   * Deletes this entry if it is `leaving`/`exited`, and frees its nickname: for a `left` the
+   * fanout dropped because its entry never reached the roster (its `joined` was parked).
    */
-  takeSendToken(connectionId: string, limit: number, windowSeconds: number, now: Date): Promise<boolean>;
+  discardExited(entry: Pick<Entry, 'connectionId' | 'roomId' | 'entryId' | 'nickname'>): Promise<void>;
+}
+
+/** A member on a room's roster: receives the room's events. */
+export interface RosterMember {
+  connectionId: string;
+  entryId: string;
+  nickname: string;
+  /** The seq of the member's `joined`. */
+  joinedSeq: number;
+}
+
+/** One event of a room's log, as its members received it. */
+export interface LogRecord {
+  seq: number;
+  /** The queue event's id (= the client event's id). */
+  eventId: string;
+  event: RoomLogEvent;
+}
+
+/**
+ * What logging an event changes besides the log, in the same transaction:
+ *   join  → the member is added to the roster, and its entry (seen in `entryState`) becomes
+ *           `active` if it was reserved/queued;
+ *   leave → the member is taken off the roster, and its entry is deleted if it was seen
+ *           `leaving`/`exited` (`entryState`; undefined: the entry is already gone or replaced).
+ * Each fails as a conflict if the entry or roster member changed since they were read.
+ */
+export type LogChange =
+  | { kind: 'message' }
+  | { kind: 'join'; member: RosterMember; entryState: EntryState }
+  | { kind: 'leave'; connectionId: string; entryId: string; entryState?: EntryState };
+
+export type AppendResult = 'appended' | 'seq-taken' | 'conflict';
+
+export interface RoomLog {
+  /** The newest logged event of the room (seq 0 and no event id when the log is empty). */
+  head(roomId: string): Promise<{ seq: number; eventId?: string }>;
+  /** Appends `record` (its seq must be the head's + 1) with the change it makes, atomically. */
+  append(roomId: string, record: LogRecord, change: LogChange): Promise<AppendResult>;
+  member(roomId: string, connectionId: string): Promise<RosterMember | undefined>;
+  /** Pages of the room's roster (a Query, never a Scan). */
+  roster(roomId: string): AsyncIterable<RosterMember[]>;
+  /**
+   * Logged events with `after` < seq < `before`, oldest first: the newest `limit` of them
+   * (`take: 'newest'`) or the oldest (`take: 'oldest'`, for a resume).
+   */
+  events(
+    roomId: string,
+    range: { after?: number; before?: number; limit: number; take: 'newest' | 'oldest' },
+  ): Promise<LogRecord[]>;
+}
+
+export type RateBucket = 'send' | 'control';
+
+export interface RateRule {
+  /** Actions allowed per connection per window. */
+  limit: number;
+  windowSeconds: number;
+}
+
+export interface RateLimiter {
+  /** Takes one token from the connection's bucket; false when the window's allowance is used up. */
+  take(connectionId: string, bucket: RateBucket, rule: RateRule, now: Date): Promise<boolean>;
+}
+
+export interface FailureCounter {
+  /** Counts one failed attempt at `eventId` (the head of FIFO group `groupId`); returns the count so far. */
+  recordFailure(groupId: string, eventId: string): Promise<number>;
+}
+
+export interface PublishOptions {
+  /** Epoch ms after which a publish that cannot be confirmed gives up (PublishUnconfirmedError). */
+  deadline?: number;
 }
 
 export interface RoomEventPublisher {
-  /** Publishes events in order; events of the same room keep their relative order. */
-  publish(...events: RoomEvent[]): Promise<void>;
+  /**
+   * Publishes events in order (events of one room keep their order), retrying an unconfirmed
+   * publish with the same deduplication ids until `deadline`. Throws PublishRefusedError when
+   * SQS refused (nothing was queued) and PublishUnconfirmedError when it could not confirm.
+   */
+  publish(events: RoomEvent[], options?: PublishOptions): Promise<void>;
 }
 
 export type DeliveryResult = 'delivered' | 'gone';
@@ -75,7 +185,7 @@ export type DeliveryResult = 'delivered' | 'gone';
 export interface ConnectionNotifier {
   /**
    * Sends one text frame to a connection. Resolves 'gone' when the connection no longer
-   * exists (410); throws when delivery failed after retries.
+   * exists (410); throws when delivery failed after retries. No retry starts after `deadline`.
    */
-  send(connectionId: string, payload: string): Promise<DeliveryResult>;
+  send(connectionId: string, payload: string, options?: { deadline?: number }): Promise<DeliveryResult>;
 }

@@ -4,8 +4,8 @@ import {
   ApiGatewayManagementApiClient,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DEFAULT_RETRY, type RetryPolicy, withRetry } from '../domain/retry.js';
 import type { ConnectionNotifier, DeliveryResult } from '../ports.js';
+import { DEFAULT_RETRY, type RetryPolicy, withRetry } from '../runtime/retry.js';
 
 interface SdkErrorShape {
   name?: string;
@@ -57,13 +57,22 @@ export class ApiGatewayNotifier implements ConnectionNotifier {
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {}
 
-  async send(connectionId: string, payload: string): Promise<DeliveryResult> {
+  async send(
+    connectionId: string,
+    payload: string,
+    options: { deadline?: number } = {},
+  ): Promise<DeliveryResult> {
     const command = new PostToConnectionCommand({
       ConnectionId: connectionId,
       Data: this.encoder.encode(payload),
     });
     try {
-      await withRetry(() => this.client.send(command), isRetryableDelivery, this.retry);
+      await withRetry(
+        () => this.client.send(command),
+        isRetryableDelivery,
+        this.retry,
+        options.deadline === undefined ? {} : { deadline: options.deadline },
+      );
       return 'delivered';
     } catch (error) {
       if (isGone(error)) return 'gone';

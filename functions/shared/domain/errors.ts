@@ -36,7 +36,7 @@ export class UnknownActionError extends ChatError {
       'unknown_action',
       action === undefined
         ? 'Frames must be JSON objects with an "action" field.'
-        : `Unknown action "${action.slice(0, 64)}". Use enterroom, exitroom, sendmessage or broadcast.`,
+        : `Unknown action "${action.slice(0, 64)}". Use enterroom, exitroom, sendmessage, history or broadcast.`,
     );
   }
 }
@@ -81,8 +81,8 @@ export class MessageTooLongError extends ChatError {
 }
 
 export class RateLimitedError extends ChatError {
-  constructor(limit: number, windowSeconds: number) {
-    super('rate_limited', `Slow down: at most ${limit} messages per ${windowSeconds} s.`);
+  constructor(limit: number, windowSeconds: number, what = 'messages') {
+    super('rate_limited', `Slow down: at most ${limit} ${what} per ${windowSeconds} s.`);
   }
 }
 

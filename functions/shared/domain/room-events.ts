@@ -1,16 +1,21 @@
 /**
  * Room events: the versioned contract between the route functions (producers) and the
  * fanout (consumer) on the SQS FIFO queue. The fanout validates every record against it.
+ *
+ * Version 2: every room event names the *entry* it concerns (`entryId`: one per
+ * `enterroom`), because the fanout is the room's sequencer and applies each event to the
+ * room's roster only if that entry is current when the event reaches the room's log.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
-  array,
   discriminatedUnion,
+  int,
   iso,
   literal,
   maxLength,
+  minimum,
   minLength,
-  number,
+  nonnegative,
   object,
   optional,
   type output,
@@ -18,9 +23,11 @@ import {
 } from 'zod/mini';
 import type { DistributiveOmit } from './protocol.js';
 
-export const ROOM_EVENT_VERSION = 1;
-/** MessageGroupId for admin broadcasts (room ids cannot contain ':' so this cannot clash). */
-export const BROADCAST_GROUP = 'broadcast:all';
+export const ROOM_EVENT_VERSION = 2;
+
+/** Why someone left a room: exitroom, a $disconnect, or a connection the fanout found gone (410). */
+export type LeaveReason = 'exit' | 'disconnect' | 'gone';
+export const LEAVE_REASONS = ['exit', 'disconnect', 'gone'] as const satisfies readonly LeaveReason[];
 
 const base = {
   v: literal(ROOM_EVENT_VERSION),
@@ -28,50 +35,80 @@ const base = {
   at: iso.datetime(),
 };
 
+const entry = {
+  roomId: string().check(minLength(1), maxLength(64)),
+  connectionId: string().check(minLength(1), maxLength(128)),
+  entryId: string().check(minLength(1), maxLength(80)),
+};
+
 export const RoomEventSchema = discriminatedUnion('kind', [
   object({
     ...base,
+    ...entry,
     kind: literal('joined'),
-    roomId: string(),
-    connectionId: string(),
     nickname: string(),
-    members: array(string()),
-    memberCount: optional(number()),
+    fromId: string(),
+    /** Resume: the newcomer has seen the room's events up to this seq. */
+    since: optional(int().check(nonnegative())),
   }),
   object({
     ...base,
+    ...entry,
     kind: literal('message'),
-    roomId: string(),
-    connectionId: string(),
     from: string(),
+    fromId: string(),
     message: string(),
   }),
   object({
     ...base,
+    ...entry,
     kind: literal('left'),
-    roomId: string(),
-    connectionId: string(),
     nickname: string(),
-    reason: literal(['exit', 'disconnect', 'gone']),
+    reason: literal(LEAVE_REASONS),
   }),
   object({
     ...base,
     kind: literal('broadcast'),
     from: string(),
     message: string(),
+    /**
+     * Which connection-index shard this record reaches. The route queues one record without a
+     * shard; the fanout splits it into one record per shard (same id), each delivered apart.
+     */
+    shard: optional(int().check(minimum(0))),
   }),
 ]);
 
 export type RoomEvent = output<typeof RoomEventSchema>;
 export type RoomEventInput = DistributiveOmit<RoomEvent, 'v' | 'id' | 'at'>;
+export type EntryEvent = Exclude<RoomEvent, { kind: 'broadcast' }>;
 
-export function roomEvent(input: RoomEventInput, now: Date = new Date()): RoomEvent {
-  return { ...input, v: ROOM_EVENT_VERSION, id: randomUUID(), at: now.toISOString() } as RoomEvent;
+export function roomEvent(
+  input: RoomEventInput,
+  now: Date = new Date(),
+  id: string = randomUUID(),
+): RoomEvent {
+  return { ...input, v: ROOM_EVENT_VERSION, id, at: now.toISOString() } as RoomEvent;
 }
 
-/** The FIFO message group: one per room so every member sees the room in the same order. */
+/**
+ * Ids derived from an entry: a retried `joined` or `left` of one entry (a route retrying its
+ * publish, `$disconnect` racing the fanout's 410 pruning or an exit) carries the same id, so
+ * SQS FIFO drops the repeat within its 5-minute window and clients drop it by `id`.
+ */
+export function entryEventId(kind: 'joined' | 'left', entryId: string): string {
+  return createHash('sha256').update(`${kind}\0${entryId}`).digest('hex').slice(0, 32);
+}
+
+/** The FIFO message group: one per room (one order for every member), one per broadcast shard. */
 export function messageGroupOf(event: RoomEvent): string {
-  return event.kind === 'broadcast' ? BROADCAST_GROUP : `room:${event.roomId}`;
+  if (event.kind !== 'broadcast') return `room:${event.roomId}`;
+  return event.shard === undefined ? 'broadcast' : `broadcast:${event.shard}`;
+}
+
+/** SQS deduplication id: the event id (a broadcast's shard records share the id, one per shard). */
+export function deduplicationIdOf(event: RoomEvent): string {
+  return event.kind === 'broadcast' && event.shard !== undefined ? `${event.id}:${event.shard}` : event.id;
 }
 
 export function parseRoomEvent(body: string): RoomEvent {

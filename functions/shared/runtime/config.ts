@@ -50,17 +50,29 @@ export const tableConfig = (env: Env = process.env) => ({ tableName: requiredStr
 
 export const queueConfig = (env: Env = process.env) => ({ queueUrl: url('QUEUE_URL', env) });
 
-export const sendLimitsConfig = (env: Env = process.env) => ({
-  perWindow: integer('SEND_RATE_LIMIT', 30, 1, 100_000, env),
-  windowSeconds: integer('SEND_RATE_WINDOW_SECONDS', 10, 1, 3600, env),
+/** Per-connection budgets: `send` for messages, `control` for enterroom, exitroom and history. */
+export const rateRulesConfig = (env: Env = process.env) => {
+  const windowSeconds = integer('RATE_WINDOW_SECONDS', 10, 1, 3600, env);
+  return {
+    send: { limit: integer('SEND_RATE_LIMIT', 30, 1, 100_000, env), windowSeconds },
+    control: { limit: integer('CONTROL_RATE_LIMIT', 20, 1, 100_000, env), windowSeconds },
+  };
+};
+
+export const historyConfig = (env: Env = process.env) => ({
+  retentionDays: integer('HISTORY_RETENTION_DAYS', 7, 1, 365, env),
+});
+
+export const historyConnectionsConfig = (env: Env = process.env) => ({
+  connectionsUrl: url('CONNECTIONS_URL', env),
 });
 
 export const fanoutConfig = (env: Env = process.env) => ({
   connectionsUrl: url('CONNECTIONS_URL', env),
   concurrency: integer('FANOUT_CONCURRENCY', 64, 1, 1000, env),
   deadLetterQueueUrl: url('DEAD_LETTER_QUEUE_URL', env),
-  /** The queue's RedrivePolicy maxReceiveCount: the attempt on which the fanout parks a record itself. */
-  maxReceiveCount: integer('MAX_RECEIVE_COUNT', 3, 1, 1000, env),
+  /** Failed attempts at an event before the fanout parks it in the dead-letter queue itself. */
+  maxAttempts: integer('MAX_ATTEMPTS', 3, 1, 100, env),
 });
 
 export const authConfig = (env: Env = process.env) => {

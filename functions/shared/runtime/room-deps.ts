@@ -1,18 +1,49 @@
 /**
- * The DynamoDB store and the SQS publisher, built from validated configuration. Handlers
- * call this once at module scope (cold start); every invocation reuses the clients.
+ * The adapters, built from validated configuration. Handlers call these once at module
+ * scope (cold start); every invocation reuses the clients.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDbConnectionStore } from '../adapters/dynamodb-connection-store.js';
+import { DynamoDbConnectionRegistry } from '../adapters/dynamodb/connection-registry.js';
+import { DynamoDbEntryStore } from '../adapters/dynamodb/entry-store.js';
+import { DynamoDbFailureCounter } from '../adapters/dynamodb/failure-counter.js';
+import { DynamoDbRateLimiter } from '../adapters/dynamodb/rate-limiter.js';
+import { DynamoDbRoomLog } from '../adapters/dynamodb/room-log-store.js';
 import { SqsRoomEventPublisher } from '../adapters/sqs-room-event-publisher.js';
-import { queueConfig, tableConfig } from './config.js';
+import { historyConfig, queueConfig, rateRulesConfig, tableConfig } from './config.js';
 
-export function roomDeps() {
+/** A request that hangs must fail (and be retried by the SDK) well within a route's budget. */
+const REQUEST_HANDLER = { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true };
+
+export function dynamoDbClient(): DynamoDBClient {
+  return new DynamoDBClient({ requestHandler: REQUEST_HANDLER });
+}
+
+export function sqsClient(): SQSClient {
+  return new SQSClient({ requestHandler: REQUEST_HANDLER });
+}
+
+/** The table's stores (those a function needs; each is cheap to build). */
+export function tableDeps(client = dynamoDbClient()) {
   const { tableName } = tableConfig();
-  const { queueUrl } = queueConfig();
   return {
-    store: new DynamoDbConnectionStore(new DynamoDBClient({}), tableName),
-    events: new SqsRoomEventPublisher(new SQSClient({}), queueUrl),
+    registry: new DynamoDbConnectionRegistry(client, tableName),
+    entries: new DynamoDbEntryStore(client, tableName),
+    budget: { limiter: new DynamoDbRateLimiter(client, tableName), rules: rateRulesConfig() },
   };
+}
+
+export function roomLog(client: DynamoDBClient) {
+  const { tableName } = tableConfig();
+  return new DynamoDbRoomLog(client, tableName, historyConfig());
+}
+
+export function failureCounter(client: DynamoDBClient) {
+  return new DynamoDbFailureCounter(client, tableConfig().tableName);
+}
+
+/** What the room routes use: the table's stores and the room events queue. */
+export function roomDeps() {
+  const { queueUrl } = queueConfig();
+  return { ...tableDeps(), events: new SqsRoomEventPublisher(sqsClient(), queueUrl) };
 }

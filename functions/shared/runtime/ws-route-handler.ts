@@ -9,11 +9,44 @@ import { ChatError, type ErrorCode } from '../domain/errors.js';
 import { parseJsonObject, serverEvent } from '../domain/protocol.js';
 import type { Logger } from './logger.js';
 
+/** Who is on the connection, as the `$connect` authorizer said (API Gateway passes it to every route). */
+export interface Identity {
+  role?: string;
+  principalId?: string;
+  /** The signed-in user (jwt mode). */
+  sub?: string;
+  /** A display name from the sign-in (jwt mode). */
+  name?: string;
+}
+
 export interface RouteRequest {
   connectionId: string;
   /** The frame as a JSON object (the route key was selected from its `action`). */
   frame: Record<string, unknown>;
   event: APIGatewayProxyWebsocketEventV2;
+  identity: Identity;
+  /**
+   * Epoch ms by which the route should have its answer: a little before the Lambda's own
+   * timeout, so a publish that cannot be confirmed is settled (taken back) and answered.
+   */
+  deadline: number;
+}
+
+/** Time kept back from the Lambda's timeout to settle and answer. */
+const ANSWER_MARGIN_MS = 2000;
+/** The most a route spends retrying an unconfirmed publish. */
+const MAX_ROUTE_BUDGET_MS = 6000;
+
+function identityOf(event: APIGatewayProxyWebsocketEventV2): Identity {
+  const authorizer = (event.requestContext as { authorizer?: Record<string, unknown> }).authorizer ?? {};
+  const text = (key: string) =>
+    typeof authorizer[key] === 'string' ? (authorizer[key] as string) : undefined;
+  const identity: Identity = {};
+  for (const key of ['role', 'principalId', 'sub', 'name'] as const) {
+    const value = text(key);
+    if (value) identity[key] = value;
+  }
+  return identity;
 }
 
 /** What the route did, for the log line (e.g. the room it acted on). */
@@ -43,7 +76,9 @@ export function wsRoute(
     try {
       const frame = parseJsonObject(event.body);
       action = typeof frame.action === 'string' ? frame.action.slice(0, 64) : undefined;
-      const outcome = await run({ connectionId, frame, event });
+      const remaining = context?.getRemainingTimeInMillis?.() ?? 10_000;
+      const deadline = started + Math.min(MAX_ROUTE_BUDGET_MS, Math.max(0, remaining - ANSWER_MARGIN_MS));
+      const outcome = await run({ connectionId, frame, event, identity: identityOf(event), deadline });
       log.info('ok', { ...outcome, durationMs: Date.now() - started });
       return { statusCode: 200 };
     } catch (error) {

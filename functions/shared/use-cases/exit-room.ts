@@ -1,35 +1,29 @@
-import { roomEvent } from '../domain/room-events.js';
-import type { ConnectionStore, Membership, RoomEventPublisher } from '../ports.js';
-import { resolveMembership } from './room-membership.js';
+import type { Entry, EntryStore, RoomEventPublisher } from '../ports.js';
+import { currentEntry, queueLeft, type RateBudget, spend } from './room-membership.js';
 
 /**
- * `exitroom`: leaves the named room (or the only one the connection is in) and queues a
- * `left` event (reason `exit`); the caller gets `exited` through the fanout, after every
- * message that reached the room before it left. If the event cannot be queued the
- * membership is restored so nobody is left believing something that did not happen.
+ * `exitroom`:
+ *   1. takes one room action from the connection's budget;
+ *   2. finds the entry (the named room, or the only one the connection is in) and marks it
+ *      `leaving`;
+ *   3. queues its `left` (reason `exit`); the fanout logs it in the room's order, takes the
+ *      member off the roster and frees the nickname, and sends `exited` to the caller after
+ *      every event that came before it and `left` to the others.
+ * If the `left` could not be confirmed as queued the exit is taken back, unless the fanout
+ * already logged it: an error always means nothing happened.
  */
 export async function exitRoom(
-  deps: { store: ConnectionStore; events: RoomEventPublisher },
-  input: { connectionId: string; roomId?: string | undefined },
-): Promise<Membership> {
-  const target = await resolveMembership(deps.store, input.connectionId, input.roomId);
-  const membership = await deps.store.exitRoom(target.connectionId, target.roomId, target);
-  try {
-    await deps.events.publish(roomEvent({ kind: 'left', reason: 'exit', ...membership }));
-  } catch (error) {
-    await restore(deps.store, membership);
-    throw error;
-  }
-  return membership;
-}
-
-/** Puts a member whose `left` event could not be queued back where it was (best effort). */
-async function restore(store: ConnectionStore, m: Membership): Promise<void> {
-  try {
-    await store.enterRoom(m);
-    await store.activateMember(m.roomId, m.connectionId);
-  } catch {
-    // The nickname went to someone else meanwhile: take the member off the roster entirely.
-    await store.forgetMember(m.roomId, m.connectionId).catch(() => undefined);
-  }
+  deps: { entries: EntryStore; events: RoomEventPublisher; budget: RateBudget; now?: () => Date },
+  input: { connectionId: string; roomId?: string | undefined; deadline?: number },
+): Promise<Entry> {
+  const now = deps.now?.() ?? new Date();
+  await spend(deps.budget, input.connectionId, 'control', now);
+  const entry = await currentEntry(deps.entries, input.connectionId, input.roomId);
+  const leaving = await deps.entries.beginExit(entry);
+  await queueLeft(deps, leaving, 'exit', {
+    undo: true,
+    now,
+    ...(input.deadline === undefined ? {} : { deadline: input.deadline }),
+  });
+  return leaving;
 }

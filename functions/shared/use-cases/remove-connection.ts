@@ -1,39 +1,70 @@
-import { createHash } from 'node:crypto';
-import type { LeaveReason } from '../domain/protocol.js';
-import { ROOM_EVENT_VERSION, type RoomEvent } from '../domain/room-events.js';
-import type { ConnectionStore, Membership, RoomEventPublisher } from '../ports.js';
+import type { LeaveReason } from '../domain/room-events.js';
+import type { ConnectionRegistry, Entry, EntryStore, RoomEventPublisher } from '../ports.js';
+import { queueLeft } from './room-membership.js';
 
-/**
- * A connection leaves only once, so its `left` events get ids derived from the connection
- * and room: a retried removal (or `$disconnect` racing the fanout's 410 pruning) produces
- * the same ids, which SQS FIFO deduplicates and clients can drop.
- */
-export function leftEventId(connectionId: string, roomId: string): string {
-  return createHash('sha256').update(`left\0${connectionId}\0${roomId}`).digest('hex').slice(0, 32);
+export interface RemoveConnectionDeps {
+  registry: ConnectionRegistry;
+  entries: EntryStore;
+  events: RoomEventPublisher;
+  now?: () => Date;
 }
 
 /**
- * `$disconnect`, and the fanout's pruning of a connection that answered 410: tells each
- * room the connection was in, then deletes the connection and its memberships. Telling
- * first means a failure part-way is retried without losing a notice.
+ * `$disconnect`, and the fanout's pruning of a connection that answered 410:
+ *   1. deletes the connection's record first, so no new entry can start (enterroom checks it);
+ *   2. for each of its entries: a `reserved` one is taken back (its `joined` will be dropped);
+ *      any other gets its `left` queued (reason `disconnect` or `gone`; an exit already under
+ *      way queues the same `left`, with the same id, once). The fanout logs each `left`, takes
+ *      the member off the roster and deletes the entry.
+ * Every entry is tried; the first failure is thrown at the end. A `left` that could not be
+ * queued stays `leaving`: the next 410 for this connection, or TTL, finishes it.
  */
 export async function removeConnection(
-  deps: { store: ConnectionStore; events: RoomEventPublisher; now?: () => Date },
-  input: { connectionId: string; reason: Exclude<LeaveReason, 'exit'> },
-): Promise<Membership[]> {
-  const memberships = await deps.store.listMemberships(input.connectionId);
-  const at = (deps.now?.() ?? new Date()).toISOString();
-  const notices: RoomEvent[] = memberships.map((m) => ({
-    v: ROOM_EVENT_VERSION,
-    id: leftEventId(m.connectionId, m.roomId),
-    at,
-    kind: 'left',
-    roomId: m.roomId,
-    connectionId: m.connectionId,
-    nickname: m.nickname,
-    reason: input.reason,
-  }));
-  if (notices.length > 0) await deps.events.publish(...notices);
-  await deps.store.removeConnection(input.connectionId, memberships);
-  return memberships;
+  deps: RemoveConnectionDeps,
+  input: { connectionId: string; reason: Exclude<LeaveReason, 'exit'>; deadline?: number },
+): Promise<Entry[]> {
+  const now = deps.now?.() ?? new Date();
+  await deps.registry.deleteConnection(input.connectionId);
+  const entries = await deps.entries.list(input.connectionId);
+  let firstError: unknown;
+  const left: Entry[] = [];
+  for (const entry of entries) {
+    try {
+      if (await leave(deps, entry, input.reason, now, input.deadline)) left.push(entry);
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  if (firstError !== undefined) throw firstError;
+  return left;
+}
+
+/** Ends one entry of a connection that is gone; false when there was nothing to tell the room. */
+async function leave(
+  deps: RemoveConnectionDeps,
+  entry: Entry,
+  reason: Exclude<LeaveReason, 'exit'>,
+  now: Date,
+  deadline: number | undefined,
+): Promise<boolean> {
+  let current: Entry | undefined = entry;
+  if (current.state === 'reserved') {
+    if (await deps.entries.cancel(current)) return false;
+    current = await deps.entries.get(entry.connectionId, entry.roomId);
+    if (current?.entryId !== entry.entryId) return false;
+  }
+  if (current.state === 'queued' || current.state === 'active') {
+    current = await deps.entries.beginExit(current).catch(async () => {
+      // Its state moved meanwhile (an exit began): carry on with what it is now.
+      const now = await deps.entries.get(entry.connectionId, entry.roomId);
+      return now?.entryId === entry.entryId ? now : undefined;
+    });
+    if (!current) return false;
+  }
+  await queueLeft(deps, current, reason, {
+    undo: false,
+    now,
+    ...(deadline === undefined ? {} : { deadline }),
+  });
+  return true;
 }

@@ -1,23 +1,77 @@
-import { NotInRoomError, RoomRequiredError } from '../domain/errors.js';
-import type { ConnectionStore, Membership } from '../ports.js';
+import { NotInRoomError, RateLimitedError, RoomRequiredError } from '../domain/errors.js';
+import { entryEventId, type LeaveReason, roomEvent } from '../domain/room-events.js';
+import type { Entry, EntryStore, RateBucket, RateLimiter, RateRule, RoomEventPublisher } from '../ports.js';
+
+/** An entry that counts as "in the room" for the routes: its `joined` is queued or logged. */
+export const isInRoom = (entry: Entry): boolean => entry.state === 'queued' || entry.state === 'active';
 
 /**
- * The membership a request is about: the named room, or the only room the connection is
- * in when `roomId` is left out. Throws NotInRoomError / RoomRequiredError.
+ * The entry a request is about: the named room, or the only room the connection is in when
+ * `roomId` is left out. Throws NotInRoomError / RoomRequiredError.
  */
-export async function resolveMembership(
-  store: ConnectionStore,
+export async function currentEntry(
+  entries: EntryStore,
   connectionId: string,
   roomId: string | undefined,
-): Promise<Membership> {
+): Promise<Entry> {
   if (roomId !== undefined) {
-    const membership = await store.getMembership(connectionId, roomId);
-    if (!membership) throw new NotInRoomError(roomId);
-    return membership;
+    const entry = await entries.get(connectionId, roomId);
+    if (!entry || !isInRoom(entry)) throw new NotInRoomError(roomId);
+    return entry;
   }
-  const memberships = await store.listMemberships(connectionId);
-  const [only] = memberships;
+  const current = (await entries.list(connectionId)).filter(isInRoom);
+  const [only] = current;
   if (!only) throw new NotInRoomError();
-  if (memberships.length > 1) throw new RoomRequiredError(memberships.map((m) => m.roomId));
+  if (current.length > 1) throw new RoomRequiredError(current.map((e) => e.roomId));
   return only;
+}
+
+export interface RateBudget {
+  limiter: RateLimiter;
+  rules: Record<RateBucket, RateRule>;
+}
+
+/** Takes one action from the connection's budget, or throws RateLimitedError. */
+export async function spend(budget: RateBudget, connectionId: string, bucket: RateBucket, now: Date) {
+  const rule = budget.rules[bucket];
+  if (!(await budget.limiter.take(connectionId, bucket, rule, now))) {
+    throw new RateLimitedError(
+      rule.limit,
+      rule.windowSeconds,
+      bucket === 'send' ? 'messages' : 'room actions',
+    );
+  }
+}
+
+/**
+ * Queues the `left` of an entry that is `leaving`. Its id is derived from the entry, so an
+ * exit, a `$disconnect` and the fanout's 410 pruning of the same entry queue it once. If the
+ * publish cannot be confirmed, `undo` takes the exit back unless the fanout has already
+ * logged it (then the exit stands and nothing is thrown).
+ */
+export async function queueLeft(
+  deps: { entries: EntryStore; events: RoomEventPublisher },
+  entry: Entry,
+  reason: LeaveReason,
+  options: { undo: boolean; deadline?: number; now: Date },
+): Promise<void> {
+  const left = roomEvent(
+    {
+      kind: 'left',
+      roomId: entry.roomId,
+      connectionId: entry.connectionId,
+      entryId: entry.entryId,
+      nickname: entry.nickname,
+      reason,
+    },
+    options.now,
+    entryEventId('left', entry.entryId),
+  );
+  try {
+    await deps.events.publish([left], options.deadline === undefined ? {} : { deadline: options.deadline });
+  } catch (error) {
+    if (!options.undo || (await deps.entries.undoExit(entry))) throw error;
+    return;
+  }
+  await deps.entries.markExited(entry).catch(() => undefined);
 }

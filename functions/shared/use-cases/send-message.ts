@@ -1,42 +1,36 @@
-import { RateLimitedError } from '../domain/errors.js';
 import { roomEvent } from '../domain/room-events.js';
-import type { ConnectionStore, Membership, RoomEventPublisher } from '../ports.js';
-import { resolveMembership } from './room-membership.js';
-
-export interface SendLimits {
-  /** Messages allowed per connection per window. */
-  perWindow: number;
-  windowSeconds: number;
-}
+import type { Entry, EntryStore, RoomEventPublisher } from '../ports.js';
+import { currentEntry, type RateBudget, spend } from './room-membership.js';
 
 /**
- * `sendmessage`: queues a `message` event for a room the connection is in. `from` is the
- * nickname on record for that membership, never anything the client sent.
+ * `sendmessage`: queues a `message` for a room the connection is in. `from` and `fromId` are
+ * the entry's, never anything the client sent. The fanout logs it only if the entry is still
+ * on the roster when it reaches the room's log (a message overtaken by its sender's own
+ * `left` is not delivered; the sender is told with an `error`).
  */
 export async function sendMessage(
-  deps: { store: ConnectionStore; events: RoomEventPublisher; limits: SendLimits; now?: () => Date },
-  input: { connectionId: string; roomId?: string | undefined; message: string },
-): Promise<Membership> {
-  const membership = await resolveMembership(deps.store, input.connectionId, input.roomId);
+  deps: { entries: EntryStore; events: RoomEventPublisher; budget: RateBudget; now?: () => Date },
+  input: { connectionId: string; roomId?: string | undefined; message: string; deadline?: number },
+): Promise<Entry> {
+  const entry = await currentEntry(deps.entries, input.connectionId, input.roomId);
   const now = deps.now?.() ?? new Date();
-  const allowed = await deps.store.takeSendToken(
-    input.connectionId,
-    deps.limits.perWindow,
-    deps.limits.windowSeconds,
-    now,
-  );
-  if (!allowed) throw new RateLimitedError(deps.limits.perWindow, deps.limits.windowSeconds);
+  await spend(deps.budget, input.connectionId, 'send', now);
   await deps.events.publish(
-    roomEvent(
-      {
-        kind: 'message',
-        roomId: membership.roomId,
-        connectionId: input.connectionId,
-        from: membership.nickname,
-        message: input.message,
-      },
-      now,
-    ),
+    [
+      roomEvent(
+        {
+          kind: 'message',
+          roomId: entry.roomId,
+          connectionId: entry.connectionId,
+          entryId: entry.entryId,
+          from: entry.nickname,
+          fromId: entry.fromId,
+          message: input.message,
+        },
+        now,
+      ),
+    ],
+    input.deadline === undefined ? {} : { deadline: input.deadline },
   );
-  return membership;
+  return entry;
 }

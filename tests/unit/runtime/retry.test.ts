@@ -1,5 +1,5 @@
 import { isGone, isRetryableDelivery } from '../../../functions/shared/adapters/api-gateway-notifier';
-import { type RetryPolicy, withRetry } from '../../../functions/shared/domain/retry';
+import { type RetryPolicy, withRetry } from '../../../functions/shared/runtime/retry';
 
 /** An SDK v3-shaped service error. */
 function sdkError(status: number | undefined, name = 'ServiceException'): Error {

@@ -1,4 +1,4 @@
-import { forEachConcurrently, forEachConcurrentlyPaged } from '../../../functions/shared/domain/concurrency';
+import { forEachConcurrently, forEachConcurrentlyPaged } from '../../../functions/shared/runtime/concurrency';
 
 async function run(items: number[], limit: number) {
   let inFlight = 0;

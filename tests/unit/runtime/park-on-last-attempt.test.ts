@@ -1,4 +1,4 @@
-import { parkOnLastAttempt, type RetriedRecord } from '../../../functions/shared/domain/fifo-batch';
+import { parkOnLastAttempt, type RetriedRecord } from '../../../functions/shared/runtime/fifo-batch';
 
 const record = (receiveCount: number): RetriedRecord => ({
   messageId: 'm1',

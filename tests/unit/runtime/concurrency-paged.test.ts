@@ -1,4 +1,4 @@
-import { forEachConcurrentlyPaged } from '../../../functions/shared/domain/concurrency';
+import { forEachConcurrentlyPaged } from '../../../functions/shared/runtime/concurrency';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 

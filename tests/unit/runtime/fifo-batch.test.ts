@@ -1,4 +1,4 @@
-import { type FifoRecord, processFifoBatch } from '../../../functions/shared/domain/fifo-batch';
+import { type FifoRecord, processFifoBatch } from '../../../functions/shared/runtime/fifo-batch';
 
 const record = (messageId: string, groupId: string): FifoRecord => ({ messageId, groupId });
 

@@ -1,0 +1,164 @@
+/**
+ * The chat table's keys and items, in one place (pk/sk strings, TTL attribute `ttl`):
+ *
+ *   pk = conn#<connectionId>  sk = meta             the connection (role, principal, rate windows)
+ *   pk = conn#<connectionId>  sk = room#<roomId>    its entry into a room (route side)
+ *   pk = room#<roomId>        sk = nick#<key>       a nickname held in the room (unique per room)
+ *   pk = room#<roomId>        sk = member#<connId>  the room's roster (fanout side, Query never Scan)
+ *   pk = log#<roomId>         sk = <seq, 12 digits> the room's log: each event as delivered (history)
+ *   pk = room#<roomId>        sk = logmark          the seq of the room's last `left` (never expires)
+ *   pk = group#<groupId>      sk = failures         failed attempts at a FIFO group's head event
+ *
+ * Connection items also carry gsi1pk = conns#<shard>, gsi1sk = connectionId: a sparse,
+ * keys-only index that lets broadcast read every connection, a shard per record.
+ */
+import { createHash } from 'node:crypto';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { nicknameKey } from '../../domain/rules.js';
+import type { Connection, Entry, EntryState, LogRecord, Role, RosterMember } from '../../ports.js';
+
+export type Item = Record<string, AttributeValue>;
+
+/** API Gateway closes every connection after 2 h; TTL cleans up after a lost `$disconnect`. */
+export const CONNECTION_TTL_SECONDS = 2 * 60 * 60 + 15 * 60;
+export const CONNECTION_INDEX = 'ConnectionsByShard';
+export const CONNECTION_SHARDS = 16;
+/** How long the failure count of a group's head event is kept. */
+export const FAILURE_TTL_SECONDS = 24 * 60 * 60;
+
+const s = (value: string): AttributeValue => ({ S: value });
+const n = (value: number): AttributeValue => ({ N: String(value) });
+
+export const key = {
+  connection: (connectionId: string) => ({ pk: s(`conn#${connectionId}`), sk: s('meta') }),
+  entry: (connectionId: string, roomId: string) => ({
+    pk: s(`conn#${connectionId}`),
+    sk: s(`room#${roomId}`),
+  }),
+  nickname: (roomId: string, nickname: string) => ({
+    pk: s(`room#${roomId}`),
+    sk: s(`nick#${nicknameKey(nickname)}`),
+  }),
+  member: (roomId: string, connectionId: string) => ({
+    pk: s(`room#${roomId}`),
+    sk: s(`member#${connectionId}`),
+  }),
+  logEvent: (roomId: string, seq: number) => ({ pk: s(`log#${roomId}`), sk: s(seqKey(seq)) }),
+  /** The seq of the room's last `left` (no TTL), so a fully expired log carries on after it. */
+  logMark: (roomId: string) => ({ pk: s(`room#${roomId}`), sk: s('logmark') }),
+  failures: (groupId: string) => ({ pk: s(`group#${groupId}`), sk: s('failures') }),
+};
+
+/** Sort keys of the log: zero-padded so string order is seq order. */
+export function seqKey(seq: number): string {
+  return String(seq).padStart(12, '0');
+}
+
+export function shardOf(connectionId: string, shards = CONNECTION_SHARDS): number {
+  return createHash('sha1').update(connectionId).digest().readUInt16BE(0) % shards;
+}
+
+export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+const str = (item: Item, name: string): string => item[name]?.S ?? '';
+const num = (item: Item, name: string): number => Number(item[name]?.N ?? 0);
+
+/** The connection's item (also used to bulk-load tables in benchmarks and tests). */
+export function connectionItem(c: Connection, ttl: number): Item {
+  return {
+    ...key.connection(c.connectionId),
+    connectionId: s(c.connectionId),
+    role: s(c.role),
+    principalId: s(c.principalId),
+    ...(c.displayName ? { displayName: s(c.displayName) } : {}),
+    connectedAt: n(c.connectedAt),
+    gsi1pk: s(`conns#${shardOf(c.connectionId)}`),
+    gsi1sk: s(c.connectionId),
+    ttl: n(ttl),
+  };
+}
+
+export function toConnection(item: Item): Connection {
+  const displayName = item.displayName?.S;
+  return {
+    connectionId: str(item, 'connectionId'),
+    role: str(item, 'role') as Role,
+    principalId: str(item, 'principalId'),
+    connectedAt: num(item, 'connectedAt'),
+    ...(displayName ? { displayName } : {}),
+  };
+}
+
+export function entryItem(entry: Entry, ttl: number): Item {
+  return {
+    ...key.entry(entry.connectionId, entry.roomId),
+    connectionId: s(entry.connectionId),
+    roomId: s(entry.roomId),
+    entryId: s(entry.entryId),
+    nickname: s(entry.nickname),
+    fromId: s(entry.fromId),
+    state: s(entry.state),
+    updatedAt: n(entry.updatedAt),
+    ttl: n(ttl),
+  };
+}
+
+export function toEntry(item: Item): Entry {
+  return {
+    connectionId: str(item, 'connectionId'),
+    roomId: str(item, 'roomId'),
+    entryId: str(item, 'entryId'),
+    nickname: str(item, 'nickname'),
+    fromId: str(item, 'fromId'),
+    state: str(item, 'state') as EntryState,
+    updatedAt: num(item, 'updatedAt'),
+  };
+}
+
+export function nicknameItem(
+  entry: Pick<Entry, 'connectionId' | 'roomId' | 'entryId' | 'nickname'>,
+  ttl: number,
+): Item {
+  return {
+    ...key.nickname(entry.roomId, entry.nickname),
+    connectionId: s(entry.connectionId),
+    roomId: s(entry.roomId),
+    entryId: s(entry.entryId),
+    nickname: s(entry.nickname),
+    ttl: n(ttl),
+  };
+}
+
+export function memberItem(roomId: string, member: RosterMember, ttl: number): Item {
+  return {
+    ...key.member(roomId, member.connectionId),
+    connectionId: s(member.connectionId),
+    roomId: s(roomId),
+    entryId: s(member.entryId),
+    nickname: s(member.nickname),
+    joinedSeq: n(member.joinedSeq),
+    ttl: n(ttl),
+  };
+}
+
+export function toMember(item: Item): RosterMember {
+  return {
+    connectionId: str(item, 'connectionId'),
+    entryId: str(item, 'entryId'),
+    nickname: str(item, 'nickname'),
+    joinedSeq: num(item, 'joinedSeq'),
+  };
+}
+
+export function logItem(roomId: string, record: LogRecord, ttl: number): Item {
+  return {
+    ...key.logEvent(roomId, record.seq),
+    seq: n(record.seq),
+    eventId: s(record.eventId),
+    event: s(JSON.stringify(record.event)),
+    ttl: n(ttl),
+  };
+}
+
+export function toLogRecord(item: Item): LogRecord {
+  return { seq: num(item, 'seq'), eventId: str(item, 'eventId'), event: JSON.parse(str(item, 'event')) };
+}

@@ -1,0 +1,147 @@
+import type { RoomLogEvent } from '../domain/protocol.js';
+import { type EntryEvent, entryEventId } from '../domain/room-events.js';
+import type { EntryStore, LogChange, RoomLog, RosterMember } from '../ports.js';
+
+export type LogOutcome =
+  /**
+   * In the log at `seq` (`replay`: it already was, and this is a redelivery). `preceding`:
+   * events the sequencer logged just before it (a superseded entry's `left`), to deliver first.
+   */
+  | { kind: 'logged'; seq: number; event: RoomLogEvent; replay: boolean; preceding: RoomLogEvent[] }
+  /** Not in the log: its entry was taken back (`undone`) or is no longer on the roster (`not-current`). */
+  | { kind: 'dropped'; reason: 'undone' | 'not-current' };
+
+type Decision =
+  | { kind: 'append'; change: LogChange }
+  | { kind: 'drop'; reason: 'undone' | 'not-current' }
+  | { kind: 'logged'; seq: number }
+  /** The roster still holds an older entry of this connection: log its `left` first. */
+  | { kind: 'supersede'; member: RosterMember };
+
+/** Appends rarely race; a few rounds settle any stale head or changed entry. */
+const MAX_ROUNDS = 8;
+
+/** The event as members receive it and `history` returns it, at its place in the log. */
+export function toLogEvent(event: EntryEvent, seq: number): RoomLogEvent {
+  const base = { id: event.id, at: event.at, roomId: event.roomId, seq };
+  switch (event.kind) {
+    case 'joined':
+      return { ...base, type: 'joined', nickname: event.nickname };
+    case 'message':
+      return { ...base, type: 'message', from: event.from, fromId: event.fromId, message: event.message };
+    case 'left':
+      return { ...base, type: 'left', nickname: event.nickname, reason: event.reason };
+  }
+}
+
+/**
+ * The fanout as the room's sequencer. The FIFO group hands it the room's events one at a
+ * time, in order; it gives each the next `seq` and applies it to the roster, or drops it:
+ *   1. a redelivered event (it is the log's head) keeps its seq;
+ *   2. a `joined` counts only while its entry exists with its id (not taken back or replaced);
+ *      a `message` or `left` only while its entry is on the roster;
+ *   3. a `left` whose exit was taken back (the entry is current again) is dropped;
+ *   4. the event and its roster change are appended in one conditional write at head + 1, so
+ *      a stale head or an entry that changed meanwhile is seen, re-read and decided again.
+ */
+export async function logRoomEvent(
+  deps: { log: RoomLog; entries: EntryStore },
+  event: EntryEvent,
+): Promise<LogOutcome> {
+  const preceding: RoomLogEvent[] = [];
+  const logged = (seq: number, replay: boolean): LogOutcome => ({
+    kind: 'logged',
+    seq,
+    event: toLogEvent(event, seq),
+    replay,
+    preceding,
+  });
+  for (let round = 1; round <= MAX_ROUNDS; round++) {
+    const head = await deps.log.head(event.roomId);
+    if (head.eventId === event.id) return logged(head.seq, true);
+    const seq = head.seq + 1;
+    const decision = await decide(deps, event, seq);
+    if (decision.kind === 'drop') return { kind: 'dropped', reason: decision.reason };
+    if (decision.kind === 'logged') return logged(decision.seq, true);
+    if (decision.kind === 'supersede') {
+      const left = await logSupersededLeft(deps, event, decision.member, seq);
+      if (left) preceding.push(left);
+      continue;
+    }
+    const record = { seq, eventId: event.id, event: toLogEvent(event, seq) };
+    const result = await deps.log.append(event.roomId, record, decision.change);
+    if (result === 'appended') return logged(seq, false);
+  }
+  throw new Error(`Could not log ${event.kind} ${event.id} in room ${event.roomId}: its log kept changing`);
+}
+
+async function decide(
+  deps: { log: RoomLog; entries: EntryStore },
+  event: EntryEvent,
+  seq: number,
+): Promise<Decision> {
+  const { roomId, connectionId, entryId } = event;
+  const member = await deps.log.member(roomId, connectionId);
+  if (event.kind === 'joined') {
+    if (member?.entryId === entryId) return { kind: 'logged', seq: member.joinedSeq };
+    const entry = await deps.entries.get(connectionId, roomId);
+    if (entry?.entryId !== entryId) return { kind: 'drop', reason: 'undone' };
+    if (member) return { kind: 'supersede', member };
+    return {
+      kind: 'append',
+      change: {
+        kind: 'join',
+        member: { connectionId, entryId, nickname: event.nickname, joinedSeq: seq },
+        entryState: entry.state,
+      },
+    };
+  }
+  if (member?.entryId !== entryId) return { kind: 'drop', reason: 'not-current' };
+  if (event.kind === 'message') return { kind: 'append', change: { kind: 'message' } };
+  const entry = await deps.entries.get(connectionId, roomId);
+  if (entry?.entryId === entryId && entry.state !== 'leaving' && entry.state !== 'exited') {
+    return { kind: 'drop', reason: 'undone' };
+  }
+  return {
+    kind: 'append',
+    change: {
+      kind: 'leave',
+      connectionId,
+      entryId,
+      ...(entry?.entryId === entryId ? { entryState: entry.state } : {}),
+    },
+  };
+}
+
+/**
+ * A `joined` found the connection still on the roster with an older entry whose `left`
+ * never reached the log (it was parked): that entry leaves first, at this seq, with the id
+ * its own `left` has, so the room sees it go before the new entry comes.
+ */
+async function logSupersededLeft(
+  deps: { log: RoomLog; entries: EntryStore },
+  event: EntryEvent,
+  member: RosterMember,
+  seq: number,
+): Promise<RoomLogEvent | undefined> {
+  const left: EntryEvent = {
+    v: event.v,
+    id: entryEventId('left', member.entryId),
+    at: event.at,
+    kind: 'left',
+    roomId: event.roomId,
+    connectionId: member.connectionId,
+    entryId: member.entryId,
+    nickname: member.nickname,
+    reason: 'exit',
+  };
+  const record = { seq, eventId: left.id, event: toLogEvent(left, seq) };
+  const result = await deps.log.append(event.roomId, record, {
+    kind: 'leave',
+    connectionId: member.connectionId,
+    entryId: member.entryId,
+  });
+  if (result !== 'appended') return undefined;
+  await deps.entries.releaseNickname(left);
+  return record.event;
+}
