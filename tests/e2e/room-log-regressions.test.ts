@@ -3,8 +3,9 @@
  * events, reproduced with real clients on the local stack, and checked against the room's
  * one order (seq).
  */
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { ChatClient, type ChatEvent } from './support/chat-client';
-import { startTestStack, type TestStack } from './support/test-stack';
+import { eventually, startTestStack, type TestStack } from './support/test-stack';
 
 const inRoom = (roomId: string) => (e: ChatEvent) => e.roomId === roomId;
 
@@ -17,8 +18,35 @@ describe('room log regressions', () => {
     return client;
   };
 
+  let ddb: DynamoDBClient;
+  /** The state of a connection's entry into a room, as the routes left it. */
+  const entryState = async (client: ChatClient, roomId: string) => {
+    const connectionId = stack.chat.connectionIds().find((id) => connectionOf.get(id) === client);
+    const { Item } = await ddb.send(
+      new GetItemCommand({
+        TableName: stack.chat.tableName,
+        Key: { pk: { S: `conn#${connectionId}` }, sk: { S: `room#${roomId}` } },
+        ConsistentRead: true,
+      }),
+    );
+    return Item?.state?.S;
+  };
+  const connectionOf = new Map<string, ChatClient>();
+  const connectTracked = async (name: string) => {
+    const before = new Set(stack.chat.connectionIds());
+    const client = await connect(name);
+    const id = await eventually(() => stack.chat.connectionIds().find((c) => !before.has(c)), 'its id');
+    connectionOf.set(id, client);
+    return client;
+  };
+
   beforeAll(async () => {
     stack = await startTestStack();
+    ddb = new DynamoDBClient({
+      endpoint: stack.chat.dynamoDbEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
   }, 60_000);
 
   afterEach(() => {
@@ -26,6 +54,7 @@ describe('room log regressions', () => {
   });
 
   afterAll(async () => {
+    ddb?.destroy();
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await stack?.chat.stop();
   }, 30_000);
@@ -56,5 +85,43 @@ describe('room log regressions', () => {
     expect(new Set(before)).toEqual(
       new Set(['before exit 1', 'before exit 2', 'before exit 3', 'before exit 4']),
     );
+  }, 60_000);
+
+  it('an entry that exits and is replaced before its joined reaches the log is still logged, and frees its nickname', async () => {
+    // Found by the model test: the fanout saw the entry item replaced and took the old
+    // entry's joined for one that was taken back, dropping its joined and left for good.
+    const roomId = 'replaced';
+    const watcher = await connect('Watcher');
+    await watcher.enter(roomId, 'Watcher');
+    stack.chat.faults.connections.delayMs = 400;
+    watcher.send({ action: 'sendmessage', roomId, message: 'keeps the room busy' });
+    const aku = await connectTracked('Aku');
+    aku.send({ action: 'enterroom', roomId, nickname: 'Aku' });
+    await eventually(async () => (await entryState(aku, roomId)) === 'queued', 'Aku queued');
+    aku.send({ action: 'exitroom', roomId });
+    await eventually(async () => (await entryState(aku, roomId)) === 'exited', 'Aku exited');
+    aku.send({ action: 'enterroom', roomId, nickname: 'Hessu' });
+    await aku.waitFor((e) => e.type === 'entered' && e.nickname === 'Hessu', 'entered as Hessu', 30_000);
+
+    const seen = aku.events.filter(
+      (e) => e.roomId === roomId && ['entered', 'exited'].includes(String(e.type)),
+    );
+    expect(seen.map((e) => [e.type, e.nickname ?? null])).toEqual([
+      ['entered', 'Aku'],
+      ['exited', null],
+      ['entered', 'Hessu'],
+    ]);
+    await watcher.waitFor((e) => e.type === 'joined' && e.nickname === 'Hessu', 'Hessu joined', 30_000);
+    const told = watcher.events
+      .filter((e) => e.type === 'joined' || e.type === 'left')
+      .map((e) => [e.type, e.nickname]);
+    expect(told).toEqual([
+      ['joined', 'Aku'],
+      ['left', 'Aku'],
+      ['joined', 'Hessu'],
+    ]);
+    stack.chat.faults.connections.delayMs = 0;
+    const other = await connect('Other');
+    await expect(other.enter(roomId, 'Aku')).resolves.toMatchObject({ nickname: 'Aku' });
   }, 60_000);
 });
