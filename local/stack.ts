@@ -97,6 +97,8 @@ export interface LocalChat {
   resources: LocalResources;
   /** Ids of the WebSocket connections open right now. */
   connectionIds(): string[];
+  /** Function invocations started and not yet finished (any function). */
+  invocationsInFlight(): number;
   /** How long startLocalChat took, in ms. */
   startupMs: number;
 }
@@ -210,10 +212,16 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
   }).then((functions) => (h.functions = functions));
   const webBuilt = (options.buildWeb ?? options.watch) ? buildWebClient(webRoot, log) : Promise.resolve();
 
+  let inFlight = 0;
   const invoke = async (id: string, event: unknown) => {
-    const outcome = await (h.functions ?? (await functionsReady)).invoke(id, event);
-    options.onInvoke?.(id, event, outcome);
-    return outcome;
+    inFlight += 1;
+    try {
+      const outcome = await (h.functions ?? (await functionsReady)).invoke(id, event);
+      options.onInvoke?.(id, event, outcome);
+      return outcome;
+    } finally {
+      inFlight -= 1;
+    }
   };
 
   try {
@@ -316,6 +324,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       model,
       resources,
       connectionIds: () => gateway.connectionIds,
+      invocationsInFlight: () => inFlight,
       startupMs: Date.now() - started,
       stop: () => {
         stopping ??= stopAll();

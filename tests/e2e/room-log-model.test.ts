@@ -108,7 +108,7 @@ describe('the room log under random interleavings', () => {
           Number(Attributes.ApproximateNumberOfMessages ?? 0) +
           Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
         const count = stack.invocations.length;
-        if (count !== last || queued > 0) {
+        if (count !== last || queued > 0 || stack.chat.invocationsInFlight() > 0) {
           last = count;
           stableSince = Date.now();
           return false;

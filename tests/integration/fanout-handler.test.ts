@@ -1,16 +1,17 @@
 /**
  * The real fanout handler module (functions/fanout/handler.ts, loaded as Lambda would load it)
- * against DynamoDB Local, the local SQS server and the local @connections server: delivery,
- * pruning on 410, retries, and partial batch failures under the FIFO group rule.
+ * against DynamoDB Local, the local SQS server and the local @connections server: the room's
+ * sequencer (seq, redelivery, dropped events), delivery, pruning on 410, retries, partial
+ * batch failures under the FIFO group rule, parking, the deadline and the retry backoff.
  */
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { DynamoDbConnectionStore } from '../../functions/shared/adapters/dynamodb-connection-store';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DynamoDbConnectionRegistry } from '../../functions/shared/adapters/dynamodb/connection-registry';
+import { DynamoDbEntryStore } from '../../functions/shared/adapters/dynamodb/entry-store';
+import { DynamoDbRoomLog } from '../../functions/shared/adapters/dynamodb/room-log-store';
 import type { ServerEvent } from '../../functions/shared/domain/protocol';
-import type { RoomEvent } from '../../functions/shared/domain/room-events';
-import { leftEventId } from '../../functions/shared/use-cases/remove-connection';
+import { entryEventId, messageGroupOf, type RoomEvent } from '../../functions/shared/domain/room-events';
 import { captureStdout } from '../support/capture-logs';
-import { memberOf, nicknamesIn, registerConnection } from '../support/chat-state';
 import { createChatTable, uniqueTableName } from '../support/chat-table';
 import { type ConnectionsServer, startConnectionsServer } from '../support/connections-server';
 import { loadHandler } from '../support/load-handler';
@@ -22,17 +23,21 @@ import {
   setHandlerEnvironment,
   startLocalAws,
 } from '../support/local-aws';
-import { roomEventFixture, sqsEvent, sqsFifoRecord } from '../support/sqs-events';
+import { roomEventFixture, sqsEvent, sqsFifoRecord, sqsRecordFromMessage } from '../support/sqs-events';
+import { connectionIdFor } from '../support/ws-events';
 
-type FanoutModule = { handler: (event: SQSEvent) => Promise<SQSBatchResponse> };
+type Fanout = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
 const CONCURRENCY = 4;
+const MAX_ATTEMPTS = 3;
 let aws: LocalAws;
 let server: ConnectionsServer;
 let tableName: string;
 let queueUrl: string;
-let store: DynamoDbConnectionStore;
-let fanout: FanoutModule['handler'];
+let registry: DynamoDbConnectionRegistry;
+let entries: DynamoDbEntryStore;
+let log: DynamoDbRoomLog;
+let fanout: Fanout;
 let logs: ReturnType<typeof captureStdout>;
 
 beforeAll(async () => {
@@ -40,16 +45,18 @@ beforeAll(async () => {
   tableName = uniqueTableName('fanout');
   await createChatTable(aws.ddb, tableName);
   queueUrl = await createFifoQueue(aws.sqs);
-  store = new DynamoDbConnectionStore(aws.ddb, tableName);
+  registry = new DynamoDbConnectionRegistry(aws.ddb, tableName);
+  entries = new DynamoDbEntryStore(aws.ddb, tableName);
+  log = new DynamoDbRoomLog(aws.ddb, tableName, { retentionDays: 7 });
   setHandlerEnvironment({
     tableName,
     queueUrl,
     ddbEndpoint: aws.ddbEndpoint,
     sqsEndpoint: aws.sqsEndpoint,
     connectionsUrl: server.callbackUrl,
-    extra: { FANOUT_CONCURRENCY: String(CONCURRENCY) },
+    extra: { FANOUT_CONCURRENCY: String(CONCURRENCY), MAX_ATTEMPTS: String(MAX_ATTEMPTS) },
   });
-  ({ handler: fanout } = loadHandler<FanoutModule>('fanout'));
+  fanout = loadHandler<{ handler: Fanout }>('fanout').handler;
 }, 120_000);
 
 afterAll(async () => {
@@ -72,314 +79,468 @@ const freshRoom = () => `room-${++roomCounter}`;
 /** The server events a connection received (200 answers only), parsed. */
 const received = (connectionId: string) =>
   server.delivered(connectionId).map((body) => JSON.parse(body) as ServerEvent);
+const texts = (connectionId: string) =>
+  received(connectionId).map((e) => (e.type === 'message' ? e.message : e.type));
 
-const messageEvent = (roomId: string, connectionId: string, from: string, message: string) =>
-  roomEventFixture({ kind: 'message', roomId, connectionId, from, message });
-
-async function roomOf(roomId: string, ...nicknames: string[]): Promise<Record<string, string>> {
-  const ids: Record<string, string> = {};
-  for (const nickname of nicknames) ids[nickname] = (await memberOf(store, nickname, roomId)).connectionId;
-  return ids;
+interface Member {
+  connectionId: string;
+  entryId: string;
+  nickname: string;
 }
 
-const failedIds = (response: SQSBatchResponse) => response.batchItemFailures.map((f) => f.itemIdentifier);
+/** A connected member of the room, entered through the real flow: entry reserved, joined logged. */
+async function join(
+  roomId: string,
+  nickname: string,
+  connectionId = connectionIdFor(nickname),
+): Promise<Member> {
+  await registry.putConnection({ connectionId, role: 'user', principalId: 'user', connectedAt: Date.now() });
+  const entry = {
+    connectionId,
+    roomId,
+    entryId: `${nickname}-${roomId}-${connectionId}`,
+    nickname,
+    fromId: `f-${nickname}`,
+  };
+  await entries.reserve(entry);
+  await entries.markQueued(entry);
+  const joined = roomEventFixture(
+    { kind: 'joined', roomId, connectionId, entryId: entry.entryId, nickname, fromId: entry.fromId },
+    { id: entryEventId('joined', entry.entryId) },
+  );
+  expect(await fanout(sqsEvent([sqsFifoRecord(joined)]))).toEqual({ batchItemFailures: [] });
+  return { connectionId, entryId: entry.entryId, nickname };
+}
 
-describe('fanout handler', () => {
-  it('delivers a room message to every member, the sender included, and reports no failures', async () => {
+async function roomOf(roomId: string, ...nicknames: string[]): Promise<Record<string, Member>> {
+  const members: Record<string, Member> = {};
+  for (const nickname of nicknames) members[nickname] = await join(roomId, nickname);
+  server.reset();
+  return members;
+}
+
+const message = (roomId: string, from: Member, text: string) =>
+  roomEventFixture({
+    kind: 'message',
+    roomId,
+    connectionId: from.connectionId,
+    entryId: from.entryId,
+    from: from.nickname,
+    fromId: `f-${from.nickname}`,
+    message: text,
+  });
+
+const failedIds = (response: SQSBatchResponse) => response.batchItemFailures.map((f) => f.itemIdentifier);
+const must = <T>(value: T | undefined): T => {
+  if (value === undefined) throw new Error('missing');
+  return value;
+};
+
+describe('the fanout as the room sequencer', () => {
+  it('delivers a room message to every member, the sender included, at the next seq', async () => {
     const roomId = freshRoom();
     const c = await roomOf(roomId, 'Mikki', 'Aku', 'Hessu', 'Roope');
-    const event = messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'Hei kaikki!');
+    const event = message(roomId, must(c.Mikki), 'Hei kaikki!');
 
     const response = await fanout(sqsEvent([sqsFifoRecord(event)]));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    for (const connectionId of Object.values(c)) {
-      expect(received(connectionId)).toEqual([
-        { type: 'message', roomId, from: 'Mikki', message: 'Hei kaikki!', id: event.id, at: event.at },
+    for (const member of Object.values(c)) {
+      expect(received(member.connectionId)).toEqual([
+        {
+          type: 'message',
+          roomId,
+          seq: 5,
+          from: 'Mikki',
+          fromId: 'f-Mikki',
+          message: 'Hei kaikki!',
+          id: event.id,
+          at: event.at,
+        },
       ]);
     }
   });
 
-  it('delivers entered to the joiner and joined to the others', async () => {
+  it('keeps the seq of a redelivered record and logs it once', async () => {
     const roomId = freshRoom();
     const c = await roomOf(roomId, 'Mikki', 'Aku');
-    const event = roomEventFixture({
-      kind: 'joined',
-      roomId,
-      connectionId: c.Aku ?? '',
-      nickname: 'Aku',
-      members: ['Aku', 'Mikki'],
-    });
+    const record = sqsFifoRecord(message(roomId, must(c.Mikki), 'once'));
 
-    await fanout(sqsEvent([sqsFifoRecord(event)]));
+    await fanout(sqsEvent([record]));
+    await fanout(sqsEvent([record]));
 
-    expect(received(c.Aku ?? '')).toEqual([
-      expect.objectContaining({ type: 'entered', members: ['Aku', 'Mikki'] }),
-    ]);
-    expect(received(c.Mikki ?? '')).toEqual([expect.objectContaining({ type: 'joined', nickname: 'Aku' })]);
+    expect(received(must(c.Aku).connectionId).map((e) => 'seq' in e && e.seq)).toEqual([3, 3]);
+    expect((await log.head(roomId)).seq).toBe(3);
   });
 
-  it('delivers a broadcast to every connection, in a room or not', async () => {
-    await roomOf(freshRoom(), 'Mikki');
-    const lobby = await registerConnection(store, 'lobby');
-    const all: string[] = [];
-    for await (const page of store.allConnections()) all.push(...page);
-    const event = roomEventFixture({ kind: 'broadcast', from: 'admin', message: 'Huoltokatko klo 18' });
+  it('gives the newcomer entered (the roster at its joined), then the latest page; the others joined', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku');
+    await fanout(sqsEvent([sqsFifoRecord(message(roomId, must(c.Mikki), 'before Hessu'))]));
+    server.reset();
+
+    const hessu = await join(roomId, 'Hessu');
+
+    const [entered, page] = received(hessu.connectionId);
+    expect(entered).toMatchObject({
+      type: 'entered',
+      roomId,
+      seq: 4,
+      nickname: 'Hessu',
+      memberCount: 3,
+    });
+    expect(entered?.type === 'entered' && [...entered.members].sort()).toEqual(['Aku', 'Hessu', 'Mikki']);
+    expect(page).toMatchObject({ type: 'history', roomId, more: false });
+    expect(page?.type === 'history' && page.events.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'joined'],
+      [2, 'joined'],
+      [3, 'message'],
+    ]);
+    expect(received(must(c.Mikki).connectionId)).toEqual([
+      expect.objectContaining({ type: 'joined', nickname: 'Hessu', seq: 4, id: entered?.id }),
+    ]);
+  });
+
+  it('resumes a newcomer from `since` with every event it missed, and says so', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki');
+    for (const text of ['one', 'two', 'three']) {
+      await fanout(sqsEvent([sqsFifoRecord(message(roomId, must(c.Mikki), text))]));
+    }
+    const connectionId = connectionIdFor('back');
+    await registry.putConnection({
+      connectionId,
+      role: 'user',
+      principalId: 'user',
+      connectedAt: Date.now(),
+    });
+    const entry = { connectionId, roomId, entryId: 'resume-entry', nickname: 'Back', fromId: 'f-back' };
+    await entries.reserve(entry);
+    const joined = roomEventFixture(
+      {
+        kind: 'joined',
+        roomId,
+        connectionId,
+        entryId: entry.entryId,
+        nickname: 'Back',
+        fromId: 'f-back',
+        since: 2,
+      },
+      { id: entryEventId('joined', entry.entryId) },
+    );
+
+    await fanout(sqsEvent([sqsFifoRecord(joined)]));
+
+    const [entered, page, ...rest] = received(connectionId);
+    expect(entered).toMatchObject({ type: 'entered', seq: 5, resumed: true });
+    expect(page?.type === 'history' && page.events.map((e) => e.seq)).toEqual([3, 4]);
+    expect(page).toMatchObject({ more: true });
+    expect(rest).toEqual([]);
+  });
+
+  it('drops a message whose sender is no longer on the roster, and tells the sender', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku');
+    const stale = { ...must(c.Aku), entryId: 'an-older-entry' };
+    const event = message(roomId, stale, 'after my exit');
 
     const response = await fanout(sqsEvent([sqsFifoRecord(event)]));
 
     expect(response.batchItemFailures).toEqual([]);
-    expect(all).toContain(lobby.connectionId);
+    expect(received(must(c.Mikki).connectionId)).toEqual([]);
+    expect(received(must(c.Aku).connectionId)).toEqual([
+      expect.objectContaining({ type: 'error', code: 'not_in_room', action: 'sendmessage' }),
+    ]);
+    expect((await log.head(roomId)).seq).toBe(2);
+  });
+
+  it('drops a joined whose entry was taken back, delivering nothing', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki');
+    const connectionId = connectionIdFor('undone');
+    await registry.putConnection({
+      connectionId,
+      role: 'user',
+      principalId: 'user',
+      connectedAt: Date.now(),
+    });
+    const entry = { connectionId, roomId, entryId: 'taken-back', nickname: 'Undone', fromId: 'f' };
+    await entries.reserve(entry);
+    await expect(entries.cancel(entry)).resolves.toBe(true);
+    const joined = roomEventFixture(
+      { kind: 'joined', roomId, connectionId, entryId: entry.entryId, nickname: 'Undone', fromId: 'f' },
+      { id: entryEventId('joined', entry.entryId) },
+    );
+
+    await fanout(sqsEvent([sqsFifoRecord(joined)]));
+
+    expect(received(connectionId)).toEqual([]);
+    expect(received(must(c.Mikki).connectionId)).toEqual([]);
+    expect((await log.head(roomId)).seq).toBe(1);
+  });
+
+  it('sends exited to a leaver after everything before its left, and left to the others', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku');
+    const aku = must(c.Aku);
+    const current = must(await entries.get(aku.connectionId, roomId));
+    const leaving = await entries.beginExit(current);
+    await entries.markExited(leaving);
+    const left = roomEventFixture(
+      {
+        kind: 'left',
+        roomId,
+        connectionId: aku.connectionId,
+        entryId: aku.entryId,
+        nickname: 'Aku',
+        reason: 'exit',
+      },
+      { id: entryEventId('left', aku.entryId) },
+    );
+
+    await fanout(sqsEvent([sqsFifoRecord(message(roomId, must(c.Mikki), 'bye Aku')), sqsFifoRecord(left)]));
+
+    expect(texts(aku.connectionId)).toEqual(['bye Aku', 'exited']);
+    expect(texts(must(c.Mikki).connectionId)).toEqual(['bye Aku', 'left']);
+    await expect(entries.get(aku.connectionId, roomId)).resolves.toBeUndefined();
+    await expect(log.member(roomId, aku.connectionId)).resolves.toBeUndefined();
+  });
+});
+
+describe('broadcasts', () => {
+  it('splits a broadcast into one record per shard, and each shard record reaches its connections', async () => {
+    await roomOf(freshRoom(), 'Mikki');
+    const lobby = connectionIdFor('lobby');
+    await registry.putConnection({
+      connectionId: lobby,
+      role: 'user',
+      principalId: 'user',
+      connectedAt: Date.now(),
+    });
+    const event = roomEventFixture({ kind: 'broadcast', from: 'admin', message: 'Huoltokatko klo 18' });
+
+    expect(await fanout(sqsEvent([sqsFifoRecord(event)]))).toEqual({ batchItemFailures: [] });
+    const shards = await drainQueue(aws.sqs, queueUrl);
+    expect(shards).toHaveLength(registry.shards);
+    expect(new Set(shards.map((m) => m.Attributes?.MessageGroupId)).size).toBe(registry.shards);
+
+    expect(await fanout(sqsEvent(shards.map(sqsRecordFromMessage)))).toEqual({ batchItemFailures: [] });
+    const all: string[] = [];
+    for (let shard = 0; shard < registry.shards; shard++) {
+      for await (const page of registry.connectionsOfShard(shard)) all.push(...page);
+    }
+    expect(all).toContain(lobby);
     for (const connectionId of all) {
       expect(received(connectionId)).toEqual([expect.objectContaining({ type: 'broadcast', id: event.id })]);
     }
   });
+});
 
-  describe('a connection that answers 410', () => {
-    it('deletes that target connection and its memberships, never the sender', async () => {
-      const roomId = freshRoom();
-      const other = freshRoom();
-      const c = await roomOf(roomId, 'Mikki', 'Aku', 'Hessu');
-      await store.enterRoom({ connectionId: c.Aku ?? '', roomId: other, nickname: 'Aku' });
-      server.script(c.Aku ?? '', 410);
-
-      const response = await fanout(
-        sqsEvent([sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'x'))]),
-      );
-
-      expect(response.batchItemFailures).toEqual([]);
-      const { Items = [] } = await aws.ddb.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': { S: `conn#${c.Aku}` } },
-          ConsistentRead: true,
-        }),
-      );
-      expect(Items).toEqual([]);
-      expect(await nicknamesIn(store, roomId)).toEqual(['Hessu', 'Mikki']);
-      expect(await nicknamesIn(store, other)).toEqual([]);
-      await expect(store.getConnection(c.Mikki ?? '')).resolves.toBeDefined();
-    });
-
-    it('queues left (reason gone) for every room the gone connection was in', async () => {
-      const roomId = freshRoom();
-      const other = freshRoom();
-      const c = await roomOf(roomId, 'Mikki', 'Aku');
-      await store.enterRoom({ connectionId: c.Aku ?? '', roomId: other, nickname: 'Aku A' });
-      server.script(c.Aku ?? '', 410);
-
-      await fanout(sqsEvent([sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'x'))]));
-
-      const queued = await drainQueue(aws.sqs, queueUrl);
-      const events = queued.map((m) => JSON.parse(m.Body ?? '') as RoomEvent);
-      expect(events).toEqual(
-        expect.arrayContaining([
-          expect.objectContaining({
-            kind: 'left',
-            reason: 'gone',
-            roomId,
-            nickname: 'Aku',
-            id: leftEventId(c.Aku ?? '', roomId),
-          }),
-          expect.objectContaining({ kind: 'left', reason: 'gone', roomId: other, nickname: 'Aku A' }),
-        ]),
-      );
-      expect(events).toHaveLength(2);
-      expect(queued.map((m) => m.Attributes?.MessageGroupId).sort()).toEqual(
-        [`room:${other}`, `room:${roomId}`].sort(),
-      );
-    });
-
-    it('still delivers to everyone else', async () => {
-      const roomId = freshRoom();
-      const c = await roomOf(roomId, 'Mikki', 'Aku', 'Hessu');
-      server.script(c.Aku ?? '', 410);
-
-      await fanout(sqsEvent([sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'x'))]));
-
-      expect(received(c.Mikki ?? '')).toHaveLength(1);
-      expect(received(c.Hessu ?? '')).toHaveLength(1);
-    });
-  });
-
-  describe('throttling and server errors', () => {
-    it.each([
-      ['a 429', [429, 200]],
-      ['a 500', [500, 200]],
-      ['two 5xx answers', [502, 503, 200]],
-    ] as const)('retries %s and then delivers', async (_name, answers) => {
-      const roomId = freshRoom();
-      const c = await roomOf(roomId, 'Mikki', 'Aku');
-      server.script(c.Aku ?? '', ...answers);
-
-      const response = await fanout(
-        sqsEvent([sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'x'))]),
-      );
-
-      expect(response.batchItemFailures).toEqual([]);
-      expect(server.attempts(c.Aku ?? '')).toBe(answers.length);
-      expect(received(c.Aku ?? '')).toHaveLength(1);
-      await expect(store.getConnection(c.Aku ?? '')).resolves.toBeDefined();
-    });
-
-    it('fails a record that keeps failing, with every later record of its group, but not other groups', async () => {
-      const roomA = freshRoom();
-      const roomB = freshRoom();
-      const a = await roomOf(roomA, 'Mikki', 'Aku');
-      const b = await roomOf(roomB, 'Hessu', 'Roope');
-      const a0 = sqsFifoRecord(messageEvent(roomA, a.Mikki ?? '', 'Mikki', 'a0'));
-      const b0 = sqsFifoRecord(messageEvent(roomB, b.Hessu ?? '', 'Hessu', 'b0'));
-      const a1 = sqsFifoRecord(messageEvent(roomA, a.Mikki ?? '', 'Mikki', 'a1'));
-      const b1 = sqsFifoRecord(messageEvent(roomB, b.Hessu ?? '', 'Hessu', 'b1'));
-      const a2 = sqsFifoRecord(messageEvent(roomA, a.Mikki ?? '', 'Mikki', 'a2'));
-      // a0 fails at Aku; a1 and a2 must not overtake it.
-      server.script(a.Aku ?? '', 500);
-
-      const response = await fanout(sqsEvent([a0, b0, a1, b1, a2]));
-
-      expect(failedIds(response)).toEqual([a0.messageId, a1.messageId, a2.messageId]);
-      expect(received(b.Roope ?? '').map((e) => (e.type === 'message' ? e.message : ''))).toEqual([
-        'b0',
-        'b1',
-      ]);
-      expect(received(a.Mikki ?? '').map((e) => (e.type === 'message' ? e.message : ''))).toEqual(['a0']);
-    });
-
-    it('passes records before the failure and fails from the failing one on', async () => {
-      const roomId = freshRoom();
-      const c = await roomOf(roomId, 'Mikki', 'Aku');
-      const first = sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'first'));
-      const second = sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'second'));
-      const third = sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'third'));
-      // Aku takes the first message, then fails from the second one on (4 attempts each).
-      server.script(c.Aku ?? '', 200, 500);
-
-      const response = await fanout(sqsEvent([first, second, third]));
-
-      expect(failedIds(response)).toEqual([second.messageId, third.messageId]);
-      expect(received(c.Aku ?? '').map((e) => (e.type === 'message' ? e.message : ''))).toEqual(['first']);
-    });
-
-    it('keeps the connection that failed (it is not gone)', async () => {
-      const roomId = freshRoom();
-      const c = await roomOf(roomId, 'Mikki', 'Aku');
-      server.script(c.Aku ?? '', 500);
-
-      await fanout(sqsEvent([sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'x'))]));
-
-      await expect(store.getConnection(c.Aku ?? '')).resolves.toBeDefined();
-      expect(await drainQueue(aws.sqs, queueUrl)).toEqual([]);
-    });
-  });
-
-  describe('records that break the contract', () => {
-    it.each([
-      ['not JSON', 'this is not json'],
-      [
-        'of an unknown version',
-        JSON.stringify({ v: 2, id: 'x', at: new Date().toISOString(), kind: 'message' }),
-      ],
-      ['missing fields', JSON.stringify({ v: 1, id: 'x', at: new Date().toISOString(), kind: 'message' })],
-    ])('fails a record that is %s, and the rest of its group, and logs it', async (_name, body) => {
-      const roomId = freshRoom();
-      const c = await roomOf(roomId, 'Mikki');
-      const poison = sqsFifoRecord(body, { groupId: `room:${roomId}` });
-      const after = sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'after'));
-      const elsewhere = freshRoom();
-      const d = await roomOf(elsewhere, 'Aku');
-      const unaffected = sqsFifoRecord(messageEvent(elsewhere, d.Aku ?? '', 'Aku', 'fine'));
-
-      const response = await fanout(sqsEvent([poison, after, unaffected]));
-
-      expect(failedIds(response)).toEqual([poison.messageId, after.messageId]);
-      expect(received(d.Aku ?? '')).toHaveLength(1);
-      expect(logs.entries()).toContainEqual(
-        expect.objectContaining({ level: 'error', message: 'record failed', messageId: poison.messageId }),
-      );
-    });
-  });
-
-  describe('the last attempt (receive count at MAX_RECEIVE_COUNT)', () => {
-    it('parks a record that fails again in the dead-letter queue and lets its group flow on', async () => {
-      const roomId = freshRoom();
-      const c = await roomOf(roomId, 'Mikki', 'Aku');
-      const poison = sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'poison'), {
-        receiveCount: 3,
-      });
-      const next = sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'next'), { receiveCount: 3 });
-      server.script(c.Aku ?? '', 500, 500, 500, 500, 200);
-
-      const response = await fanout(sqsEvent([poison, next]));
-
-      expect(response.batchItemFailures).toEqual([]);
-      expect(received(c.Aku ?? '').map((e) => (e.type === 'message' ? e.message : ''))).toEqual(['next']);
-      const parked = await drainQueue(aws.sqs, deadLetterQueueUrlOf(queueUrl));
-      expect(parked.map((m) => m.Body)).toEqual([poison.body]);
-      expect(parked[0]?.Attributes?.MessageGroupId).toBe(`room:${roomId}`);
-      expect(logs.entries()).toContainEqual(
-        expect.objectContaining({
-          level: 'error',
-          message: 'parked in the dead-letter queue',
-          messageId: poison.messageId,
-        }),
-      );
-    });
-
-    it('parks a record that breaks the contract on its last attempt', async () => {
-      const roomId = freshRoom();
-      const poison = sqsFifoRecord('not json', { groupId: `room:${roomId}`, receiveCount: 3 });
-
-      const response = await fanout(sqsEvent([poison]));
-
-      expect(response.batchItemFailures).toEqual([]);
-      expect((await drainQueue(aws.sqs, deadLetterQueueUrlOf(queueUrl))).map((m) => m.Body)).toEqual([
-        'not json',
-      ]);
-    });
-
-    it('does not park a record before its last attempt', async () => {
-      const roomId = freshRoom();
-      const c = await roomOf(roomId, 'Mikki', 'Aku');
-      const record = sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'x'), { receiveCount: 2 });
-      server.script(c.Aku ?? '', 500);
-
-      const response = await fanout(sqsEvent([record]));
-
-      expect(failedIds(response)).toEqual([record.messageId]);
-      expect(await drainQueue(aws.sqs, deadLetterQueueUrlOf(queueUrl))).toEqual([]);
-    });
-  });
-
-  it('keeps at most FANOUT_CONCURRENCY posts in flight, and uses them', async () => {
+describe('a connection that answers 410', () => {
+  it('queues the left (reason gone) of its entries in every room, removes its record, never the sender', async () => {
     const roomId = freshRoom();
-    const nicknames = Array.from({ length: 16 }, (_, i) => `m${i}`);
-    const c = await roomOf(roomId, ...nicknames);
-    server.setLatency(25);
+    const other = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku', 'Hessu');
+    const akuElsewhere = await join(other, 'Aku A', must(c.Aku).connectionId);
+    server.reset();
+    server.script(must(c.Aku).connectionId, 410);
 
-    await fanout(sqsEvent([sqsFifoRecord(messageEvent(roomId, c.m0 ?? '', 'm0', 'x'))]));
+    const response = await fanout(sqsEvent([sqsFifoRecord(message(roomId, must(c.Mikki), 'x'))]));
 
-    expect(server.requests).toHaveLength(16);
-    expect(server.maxInFlight).toBe(CONCURRENCY);
+    expect(response.batchItemFailures).toEqual([]);
+    const events = (await drainQueue(aws.sqs, queueUrl)).map((m) => JSON.parse(m.Body ?? '') as RoomEvent);
+    expect(events).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          kind: 'left',
+          reason: 'gone',
+          roomId,
+          id: entryEventId('left', must(c.Aku).entryId),
+        }),
+        expect.objectContaining({
+          kind: 'left',
+          reason: 'gone',
+          roomId: other,
+          entryId: akuElsewhere.entryId,
+        }),
+      ]),
+    );
+    expect(events.map(messageGroupOf).sort()).toEqual([`room:${other}`, `room:${roomId}`].sort());
+    await expect(registry.getConnection(must(c.Aku).connectionId)).resolves.toBeUndefined();
+    await expect(registry.getConnection(must(c.Mikki).connectionId)).resolves.toBeDefined();
+    expect(received(must(c.Hessu).connectionId)).toHaveLength(1);
+  });
+});
+
+describe('throttling and server errors', () => {
+  it.each([
+    ['a 429', [429, 200]],
+    ['a 500', [500, 200]],
+    ['two 5xx answers', [502, 503, 200]],
+  ] as const)('retries %s and then delivers', async (_name, answers) => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku');
+    server.script(must(c.Aku).connectionId, ...answers);
+
+    const response = await fanout(sqsEvent([sqsFifoRecord(message(roomId, must(c.Mikki), 'x'))]));
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(server.attempts(must(c.Aku).connectionId)).toBe(answers.length);
+    expect(received(must(c.Aku).connectionId)).toHaveLength(1);
   });
 
-  it('logs one line per delivered record without message text', async () => {
+  it('fails a record that keeps failing, with every later record of its group, but not other groups', async () => {
+    const roomA = freshRoom();
+    const roomB = freshRoom();
+    const a = await roomOf(roomA, 'Mikki', 'Aku');
+    const b = await roomOf(roomB, 'Hessu', 'Roope');
+    const a0 = sqsFifoRecord(message(roomA, must(a.Mikki), 'a0'));
+    const b0 = sqsFifoRecord(message(roomB, must(b.Hessu), 'b0'));
+    const a1 = sqsFifoRecord(message(roomA, must(a.Mikki), 'a1'));
+    const b1 = sqsFifoRecord(message(roomB, must(b.Hessu), 'b1'));
+    const a2 = sqsFifoRecord(message(roomA, must(a.Mikki), 'a2'));
+    server.script(must(a.Aku).connectionId, 500);
+
+    const response = await fanout(sqsEvent([a0, b0, a1, b1, a2]));
+
+    expect(failedIds(response)).toEqual([a0.messageId, a1.messageId, a2.messageId]);
+    expect(texts(must(b.Roope).connectionId)).toEqual(['b0', 'b1']);
+    expect(texts(must(a.Mikki).connectionId)).toEqual(['a0']);
+  });
+
+  it('fails records that break the contract, with the rest of their group, and logs them', async () => {
     const roomId = freshRoom();
     const c = await roomOf(roomId, 'Mikki');
-    const record: SQSRecord = sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'private words'));
+    const poison = sqsFifoRecord('this is not json', { groupId: `room:${roomId}` });
+    const after = sqsFifoRecord(message(roomId, must(c.Mikki), 'after'));
+    const elsewhere = freshRoom();
+    const d = await roomOf(elsewhere, 'Aku');
+    const unaffected = sqsFifoRecord(message(elsewhere, must(d.Aku), 'fine'));
 
-    await fanout(sqsEvent([record]));
+    const response = await fanout(sqsEvent([poison, after, unaffected]));
 
-    expect(logs.entries()).toEqual([
-      expect.objectContaining({
-        message: 'delivered',
-        kind: 'message',
-        roomId,
-        delivered: 1,
-        gone: 0,
-        receiveCount: 1,
-      }),
-    ]);
-    expect(logs.text()).not.toContain('private words');
+    expect(failedIds(response)).toEqual([poison.messageId, after.messageId]);
+    expect(received(must(d.Aku).connectionId)).toHaveLength(1);
+    expect(logs.entries()).toContainEqual(
+      expect.objectContaining({ level: 'error', message: 'record failed', messageId: poison.messageId }),
+    );
   });
+});
+
+describe(`parking after ${MAX_ATTEMPTS} failed attempts`, () => {
+  it('parks an event that failed on every attempt and lets its group flow on', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku');
+    const poison = sqsFifoRecord(message(roomId, must(c.Mikki), 'poison'));
+    const next = sqsFifoRecord(message(roomId, must(c.Mikki), 'next'));
+    server.script(must(c.Aku).connectionId, 500);
+
+    for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
+      expect(failedIds(await fanout(sqsEvent([poison, next])))).toEqual([poison.messageId, next.messageId]);
+    }
+    server.script(must(c.Aku).connectionId, 500, 500, 500, 500, 200);
+    const response = await fanout(sqsEvent([poison, next]));
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(texts(must(c.Aku).connectionId)).toEqual(['next']);
+    const parked = await drainQueue(aws.sqs, deadLetterQueueUrlOf(queueUrl));
+    expect(parked.map((m) => m.Body)).toEqual([poison.body]);
+    expect(parked[0]?.Attributes?.MessageGroupId).toBe(`room:${roomId}`);
+    expect(logs.entries()).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        message: 'parked in the dead-letter queue',
+        messageId: poison.messageId,
+      }),
+    );
+  });
+
+  it('counts failures, not receives: a record handed out many times without failing is never parked', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku');
+    const record = sqsFifoRecord(message(roomId, must(c.Mikki), 'x'), { receiveCount: 9 });
+    server.script(must(c.Aku).connectionId, 500);
+
+    const response = await fanout(sqsEvent([record]));
+
+    expect(failedIds(response)).toEqual([record.messageId]);
+    expect(await drainQueue(aws.sqs, deadLetterQueueUrlOf(queueUrl))).toEqual([]);
+  });
+});
+
+describe('time and retries', () => {
+  it('starts no record once the time left is short, and returns them unstarted', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku');
+    const records = [sqsFifoRecord(message(roomId, must(c.Mikki), 'late'))];
+    const context = { getRemainingTimeInMillis: () => 9000 } as Context;
+
+    const response = await fanout(sqsEvent(records), context);
+
+    expect(failedIds(response)).toEqual(records.map((r) => r.messageId));
+    expect(server.requests).toHaveLength(0);
+    expect((await log.head(roomId)).seq).toBe(2);
+  });
+
+  it('brings a failed record back after about a second, not after the visibility timeout', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku');
+    const event = message(roomId, must(c.Mikki), 'retry me');
+    await aws.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(event),
+        MessageGroupId: messageGroupOf(event),
+        MessageDeduplicationId: event.id,
+      }),
+    );
+    const { Messages = [] } = await aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, AttributeNames: ['All'] }),
+    );
+    const record: SQSRecord = sqsRecordFromMessage(must(Messages[0]));
+    server.script(must(c.Aku).connectionId, 500);
+
+    const started = Date.now();
+    expect(
+      failedIds(
+        await fanout(sqsEvent([{ ...record, receiptHandle: must(Messages[0]).ReceiptHandle ?? '' }])),
+      ),
+    ).toEqual([record.messageId]);
+    let again: unknown[] = [];
+    while (again.length === 0 && Date.now() - started < 10_000) {
+      ({ Messages: again = [] } = await aws.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1 }),
+      ));
+    }
+
+    expect(again).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+it('keeps at most FANOUT_CONCURRENCY posts in flight, and uses them', async () => {
+  const roomId = freshRoom();
+  const nicknames = Array.from({ length: 16 }, (_, i) => `m${i}`);
+  const c = await roomOf(roomId, ...nicknames);
+  server.setLatency(25);
+
+  await fanout(sqsEvent([sqsFifoRecord(message(roomId, must(c.m0), 'x'))]));
+
+  server.setLatency(0);
+  expect(server.requests).toHaveLength(16);
+  expect(server.maxInFlight).toBe(CONCURRENCY);
+});
+
+it('logs one line per delivered record, with its seq and without the message text', async () => {
+  const roomId = freshRoom();
+  const c = await roomOf(roomId, 'Mikki');
+  logs.restore();
+  logs = captureStdout();
+
+  await fanout(sqsEvent([sqsFifoRecord(message(roomId, must(c.Mikki), 'private words'))]));
+
+  expect(logs.entries()).toEqual([
+    expect.objectContaining({ message: 'delivered', kind: 'message', roomId, seq: 2, delivered: 1, gone: 0 }),
+  ]);
+  expect(logs.text()).not.toContain('private words');
 });

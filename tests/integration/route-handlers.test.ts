@@ -1,6 +1,6 @@
 /**
  * The real route handler modules ($connect with its authorizer, $disconnect, $default,
- * enterroom, exitroom, sendmessage, broadcast), loaded as Lambda loads them, end to end
+ * enterroom, exitroom, sendmessage, history, broadcast), loaded as Lambda loads them, end to end
  * against DynamoDB Local and the local SQS server: the state they leave, the events they
  * queue, the error events they answer, and that bad input changes nothing. The reference
  * scenario then runs the queued events through the real fanout to the @connections server.
@@ -14,11 +14,11 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
-import { DynamoDbConnectionStore } from '../../functions/shared/adapters/dynamodb-connection-store';
+import { DynamoDbConnectionRegistry } from '../../functions/shared/adapters/dynamodb/connection-registry';
+import { DynamoDbEntryStore } from '../../functions/shared/adapters/dynamodb/entry-store';
 import type { ServerEvent } from '../../functions/shared/domain/protocol';
-import type { RoomEvent } from '../../functions/shared/domain/room-events';
+import { entryEventId, type RoomEvent } from '../../functions/shared/domain/room-events';
 import type { Role } from '../../functions/shared/ports';
-import { leftEventId } from '../../functions/shared/use-cases/remove-connection';
 import { captureStdout } from '../support/capture-logs';
 import { createChatTable, uniqueTableName } from '../support/chat-table';
 import { type ConnectionsServer, startConnectionsServer } from '../support/connections-server';
@@ -48,6 +48,7 @@ type Handlers = {
   enterroom: ProxyHandler;
   exitroom: ProxyHandler;
   sendmessage: ProxyHandler;
+  history: ProxyHandler;
   broadcast: ProxyHandler;
   fanout: (event: SQSEvent) => Promise<SQSBatchResponse>;
 };
@@ -60,7 +61,8 @@ let aws: LocalAws;
 let server: ConnectionsServer;
 let tableName: string;
 let queueUrl: string;
-let store: DynamoDbConnectionStore;
+let registry: DynamoDbConnectionRegistry;
+let entries: DynamoDbEntryStore;
 let handlers: Handlers;
 let logs: ReturnType<typeof captureStdout>;
 
@@ -69,7 +71,8 @@ beforeAll(async () => {
   tableName = uniqueTableName('routes');
   await createChatTable(aws.ddb, tableName);
   queueUrl = await createFifoQueue(aws.sqs);
-  store = new DynamoDbConnectionStore(aws.ddb, tableName);
+  registry = new DynamoDbConnectionRegistry(aws.ddb, tableName);
+  entries = new DynamoDbEntryStore(aws.ddb, tableName);
   setHandlerEnvironment({
     tableName,
     queueUrl,
@@ -80,7 +83,8 @@ beforeAll(async () => {
       CHAT_AUTH_TOKEN: CHAT_TOKEN,
       ADMIN_AUTH_TOKEN: ADMIN_TOKEN,
       SEND_RATE_LIMIT: String(SEND_RATE_LIMIT),
-      SEND_RATE_WINDOW_SECONDS: '3600',
+      CONTROL_RATE_LIMIT: '1000',
+      RATE_WINDOW_SECONDS: '3600',
     },
   });
   const load = <T>(name: Parameters<typeof loadHandler>[0]) => loadHandler<{ handler: T }>(name).handler;
@@ -92,6 +96,7 @@ beforeAll(async () => {
     enterroom: load('enter-room'),
     exitroom: load('exit-room'),
     sendmessage: load('send-message'),
+    history: load('history'),
     broadcast: load('broadcast'),
     fanout: load('fanout'),
   };
@@ -133,7 +138,7 @@ async function connectWith(token: string, label = 'conn'): Promise<string> {
 const connectAs = (label: string, role: Role = 'user') =>
   connectWith(role === 'admin' ? ADMIN_TOKEN : CHAT_TOKEN, label);
 
-type Route = 'enterroom' | 'exitroom' | 'sendmessage' | 'broadcast' | 'default';
+type Route = 'enterroom' | 'exitroom' | 'sendmessage' | 'history' | 'broadcast' | 'default';
 
 /** Sends one frame on a route; returns the status and the error event, if one was answered. */
 async function frame(route: Route, connectionId: string, body: string | Record<string, unknown>) {
@@ -155,23 +160,30 @@ async function queued(): Promise<RoomEvent[]> {
   return (await drainQueue(aws.sqs, queueUrl)).map((m) => JSON.parse(m.Body ?? '') as RoomEvent);
 }
 
-/** Every item in the table, sorted (a Scan is fine for a test's own table). */
+/**
+ * The chat's state: every item in the table, sorted (a Scan is fine for a test's own table),
+ * without the rate windows (a refused action still counts against the connection's budget).
+ */
 async function tableState() {
   const { Items = [] } = await aws.ddb.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
-  return Items.map((i) => JSON.stringify(i)).sort();
+  return Items.map((item) =>
+    JSON.stringify(
+      Object.fromEntries(Object.entries(item).filter(([name]) => !/(Window|Count)$/.test(name))),
+    ),
+  ).sort();
 }
 
 describe('$connect', () => {
   it('registers a user connection with the role from the authorizer context', async () => {
     const connectionId = await connectAs('mikki');
 
-    await expect(store.getConnection(connectionId)).resolves.toMatchObject({ connectionId, role: 'user' });
+    await expect(registry.getConnection(connectionId)).resolves.toMatchObject({ connectionId, role: 'user' });
   });
 
   it('registers an admin connection as admin', async () => {
     const connectionId = await connectAs('roope', 'admin');
 
-    await expect(store.getConnection(connectionId)).resolves.toMatchObject({
+    await expect(registry.getConnection(connectionId)).resolves.toMatchObject({
       role: 'admin',
       principalId: 'admin',
     });
@@ -182,7 +194,7 @@ describe('$connect', () => {
 
     await handlers.connect(connectEvent({ connectionId, authorizer: {} }));
 
-    await expect(store.getConnection(connectionId)).resolves.toMatchObject({ role: 'user' });
+    await expect(registry.getConnection(connectionId)).resolves.toMatchObject({ role: 'user' });
   });
 
   it('refuses the handshake (500) when the connection cannot be stored, and logs why', async () => {
@@ -220,30 +232,34 @@ describe('$connect', () => {
 });
 
 describe('enterroom', () => {
-  it('enters the room and queues one joined event with the members', async () => {
+  it('records a new entry (its joined queued) and queues one joined event naming it', async () => {
     const roomId = freshRoom();
-    const aku = await connectAs('aku');
-    await enter(aku, roomId, 'Aku');
-    await queued();
     const mikki = await connectAs('mikki');
 
     await enter(mikki, roomId, 'Mikki');
 
-    await expect(store.getMembership(mikki, roomId)).resolves.toEqual({
-      connectionId: mikki,
-      roomId,
-      nickname: 'Mikki',
-    });
-    await expect(store.getMembership(aku, roomId)).resolves.toEqual({
-      connectionId: aku,
-      roomId,
-      nickname: 'Aku',
-    });
-    const events = await queued();
-    expect(events).toEqual([
-      expect.objectContaining({ kind: 'joined', roomId, connectionId: mikki, nickname: 'Mikki' }),
+    const entry = await entries.get(mikki, roomId);
+    expect(entry).toMatchObject({ connectionId: mikki, roomId, nickname: 'Mikki', state: 'queued' });
+    expect(await queued()).toEqual([
+      expect.objectContaining({
+        kind: 'joined',
+        roomId,
+        connectionId: mikki,
+        entryId: entry?.entryId,
+        id: entryEventId('joined', entry?.entryId ?? ''),
+        nickname: 'Mikki',
+        fromId: entry?.fromId,
+      }),
     ]);
-    expect([...((events[0] as { members: string[] }).members ?? [])].sort()).toEqual(['Aku', 'Mikki']);
+  });
+
+  it('carries `since` to the fanout for a resume', async () => {
+    const roomId = freshRoom();
+    const mikki = await connectAs('mikki');
+
+    await frame('enterroom', mikki, { action: 'enterroom', roomId, nickname: 'Mikki', since: 41 });
+
+    expect(await queued()).toEqual([expect.objectContaining({ kind: 'joined', since: 41 })]);
   });
 
   it('answers nickname_taken, case-insensitively, and changes nothing', async () => {
@@ -301,6 +317,40 @@ describe('bad input', () => {
   it.each<[string, Route, string | Record<string, unknown>, string]>([
     ['a frame that is not JSON', 'enterroom', '{"action":"enterroom",', 'bad_request'],
     ['a missing nickname', 'enterroom', { action: 'enterroom', roomId: 'x' }, 'bad_request'],
+    [
+      'a nickname mixing scripts',
+      'enterroom',
+      { action: 'enterroom', roomId: 'x', nickname: '\u041Cikki' },
+      'bad_request',
+    ],
+    [
+      'a nickname that renders blank',
+      'enterroom',
+      { action: 'enterroom', roomId: 'x', nickname: '\u3164\u3164' },
+      'bad_request',
+    ],
+    [
+      'a nickname whose key grows past its cap',
+      'enterroom',
+      { action: 'enterroom', roomId: 'x', nickname: '\uFDFA'.repeat(32) },
+      'bad_request',
+    ],
+    [
+      'a since that is not a number',
+      'enterroom',
+      { action: 'enterroom', roomId: 'x', nickname: 'M', since: '4' },
+      'bad_request',
+    ],
+    [
+      'a negative since',
+      'enterroom',
+      { action: 'enterroom', roomId: 'x', nickname: 'M', since: -1 },
+      'bad_request',
+    ],
+    ['a history limit of 0', 'history', { action: 'history', roomId: 'x', limit: 0 }, 'bad_request'],
+    ['a history limit over 100', 'history', { action: 'history', roomId: 'x', limit: 101 }, 'bad_request'],
+    ['a history before of 1.5', 'history', { action: 'history', roomId: 'x', before: 1.5 }, 'bad_request'],
+    ['history of a room not entered', 'history', { action: 'history', roomId: 'elsewhere' }, 'not_in_room'],
     [
       'a nickname with a right-to-left override',
       'enterroom',
@@ -365,25 +415,41 @@ describe('bad input', () => {
 });
 
 describe('exitroom', () => {
-  it('leaves the named room and queues left with reason exit', async () => {
+  it('marks the entry exited and queues its left with reason exit', async () => {
     const roomId = freshRoom();
     const hessu = await connectAs('hessu');
     await enter(hessu, roomId, 'Hessu');
     await queued();
+    const { entryId = '' } = (await entries.get(hessu, roomId)) ?? {};
 
     const { status } = await frame('exitroom', hessu, { action: 'exitroom', roomId });
 
     expect(status).toBe(200);
-    await expect(store.getMembership(hessu, roomId)).resolves.toBeUndefined();
+    await expect(entries.get(hessu, roomId)).resolves.toMatchObject({ entryId, state: 'exited' });
     expect(await queued()).toEqual([
       expect.objectContaining({
         kind: 'left',
         reason: 'exit',
         roomId,
         connectionId: hessu,
+        entryId,
+        id: entryEventId('left', entryId),
         nickname: 'Hessu',
       }),
     ]);
+  });
+
+  it('answers not_in_room to a second exit, queueing nothing more', async () => {
+    const roomId = freshRoom();
+    const hessu = await connectAs('hessu');
+    await enter(hessu, roomId, 'Hessu');
+    await frame('exitroom', hessu, { action: 'exitroom', roomId });
+    await queued();
+
+    const { error } = await frame('exitroom', hessu, { action: 'exitroom', roomId });
+
+    expect(error).toMatchObject({ code: 'not_in_room' });
+    expect(await queued()).toEqual([]);
   });
 
   it('leaves the only room when roomId is left out', async () => {
@@ -393,7 +459,7 @@ describe('exitroom', () => {
 
     await frame('exitroom', hessu, { action: 'exitroom' });
 
-    await expect(store.listMemberships(hessu)).resolves.toEqual([]);
+    expect((await entries.list(hessu)).map((e) => e.state)).toEqual(['exited']);
   });
 
   it('answers room_required when roomId is left out in two rooms, changing nothing', async () => {
@@ -416,17 +482,20 @@ describe('exitroom', () => {
 });
 
 describe('sendmessage', () => {
-  it('queues the message with `from` taken from the membership, not from the frame', async () => {
+  it('queues the message with `from` and `fromId` taken from the entry, not from the frame', async () => {
     const roomId = freshRoom();
     const mikki = await connectAs('mikki');
     await enter(mikki, roomId, 'Mikki');
     await queued();
+
+    const entry = await entries.get(mikki, roomId);
 
     await frame('sendmessage', mikki, {
       action: 'sendmessage',
       roomId,
       message: 'Hei kaikki!',
       from: 'Roope',
+      fromId: 'someone-else',
     });
 
     expect(await queued()).toEqual([
@@ -434,7 +503,9 @@ describe('sendmessage', () => {
         kind: 'message',
         roomId,
         connectionId: mikki,
+        entryId: entry?.entryId,
         from: 'Mikki',
+        fromId: entry?.fromId,
         message: 'Hei kaikki!',
       }),
     ]);
@@ -482,9 +553,11 @@ describe('broadcast', () => {
     });
 
     expect(status).toBe(200);
-    expect(await queued()).toEqual([
+    const events = await queued();
+    expect(events).toEqual([
       expect.objectContaining({ kind: 'broadcast', from: 'admin', message: 'Huoltokatko klo 18' }),
     ]);
+    expect(events[0]).not.toHaveProperty('shard');
   });
 
   it('answers forbidden (403) to a user', async () => {
@@ -499,25 +572,41 @@ describe('broadcast', () => {
 });
 
 describe('$disconnect', () => {
-  it('removes the connection and its memberships and queues left (reason disconnect) for each room', async () => {
+  it('removes the connection and queues the left (reason disconnect) of each of its entries', async () => {
     const [roomA, roomB] = [freshRoom(), freshRoom()];
     const aku = await connectAs('aku');
     await enter(aku, roomA, 'Aku');
     await enter(aku, roomB, 'Aku');
     await queued();
+    const ids = Object.fromEntries((await entries.list(aku)).map((e) => [e.roomId, e.entryId]));
 
     const result = await handlers.disconnect(disconnectEvent({ connectionId: aku }));
 
     expect(result.statusCode).toBe(200);
-    await expect(store.getConnection(aku)).resolves.toBeUndefined();
-    await expect(store.listMemberships(aku)).resolves.toEqual([]);
+    await expect(registry.getConnection(aku)).resolves.toBeUndefined();
+    expect((await entries.list(aku)).map((e) => e.state)).toEqual(['exited', 'exited']);
     const events = await queued();
     expect(events.map((e) => (e.kind === 'left' ? [e.roomId, e.reason, e.id] : [])).sort()).toEqual(
       [
-        [roomA, 'disconnect', leftEventId(aku, roomA)],
-        [roomB, 'disconnect', leftEventId(aku, roomB)],
+        [roomA, 'disconnect', entryEventId('left', ids[roomA] ?? '')],
+        [roomB, 'disconnect', entryEventId('left', ids[roomB] ?? '')],
       ].sort(),
     );
+  });
+
+  it('takes back an entry whose joined is not queued yet, freeing its nickname', async () => {
+    const roomId = freshRoom();
+    const aku = await connectAs('aku');
+    const entry = { connectionId: aku, roomId, entryId: 'e-reserved', nickname: 'Aku', fromId: 'f' };
+    await entries.reserve(entry);
+
+    await handlers.disconnect(disconnectEvent({ connectionId: aku }));
+
+    await expect(entries.get(aku, roomId)).resolves.toBeUndefined();
+    await expect(entries.wasCancelled(aku, 'e-reserved')).resolves.toBe(true);
+    expect(await queued()).toEqual([]);
+    const other = await connectAs('other');
+    await enter(other, roomId, 'Aku');
   });
 
   it('succeeds quietly for a connection that is already gone', async () => {
@@ -583,5 +672,18 @@ describe('the reference scenario, through the fanout', () => {
     }
     expect(inbox(ids.Hessu ?? '').map(describeEvent)).toEqual([...messages, 'exited']);
     expect(inbox(ids.Aku ?? '').map(describeEvent)).toEqual([...messages, 'left Hessu (exit)', 'exited']);
+    // One order for everyone: the same seq for the same event, 5 (after four joins) onwards.
+    const seqs = (id: string) => inbox(id).map((e) => ('seq' in e ? e.seq : undefined));
+    expect(seqs(ids.Mikki ?? '')).toEqual([5, 6, 7, 8, 9, 10]);
+    expect(seqs(ids.Roope ?? '')).toEqual([5, 6, 7, 8, 9, 10]);
+    expect(seqs(ids.Hessu ?? '')).toEqual([5, 6, 7, 8, 9]);
+
+    // The room's history, for a member: every event as it was delivered, oldest first.
+    server.reset();
+    await frame('history', ids.Mikki ?? '', { action: 'history', roomId, limit: 3 });
+    const [page] = inbox(ids.Mikki ?? '');
+    expect(page).toMatchObject({ type: 'history', roomId, more: true });
+    expect(page?.type === 'history' && page.events.map((e) => e.seq)).toEqual([8, 9, 10]);
+    expect(page?.type === 'history' && page.events.map((e) => e.type)).toEqual(['message', 'left', 'left']);
   });
 });

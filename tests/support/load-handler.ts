@@ -11,6 +11,7 @@ export type HandlerName =
   | 'exit-room'
   | 'send-message'
   | 'broadcast'
+  | 'history'
   | 'fanout';
 
 export function loadHandler<T>(name: HandlerName): T {

@@ -3,7 +3,8 @@
  * `<bucket>Count`), taken with a conditional update, so a burst spread over several Lambda
  * sandboxes still counts once.
  */
-import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConnectionNotFoundError } from '../../domain/errors.js';
 import type { RateBucket, RateLimiter, RateRule } from '../../ports.js';
 import { isConditionFailure } from './conditions.js';
 import { type Item, key } from './table-layout.js';
@@ -54,6 +55,15 @@ export class DynamoDbRateLimiter implements RateLimiter {
         if (!isConditionFailure(error)) throw error;
       }
     }
+    // Used up, or there is no such connection (its record is gone: disconnected or expired).
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: key.connection(connectionId),
+        ProjectionExpression: 'pk',
+      }),
+    );
+    if (!Item) throw new ConnectionNotFoundError();
     return false;
   }
 }
