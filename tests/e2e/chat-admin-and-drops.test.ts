@@ -5,13 +5,15 @@
  * was lost is pruned when @connections answers 410, and its room is told (`gone`).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbConnectionStore } from '../../functions/shared/adapters/dynamodb-connection-store';
+import { DynamoDbConnectionRegistry } from '../../functions/shared/adapters/dynamodb/connection-registry';
+import { DynamoDbEntryStore } from '../../functions/shared/adapters/dynamodb/entry-store';
 import { ChatClient, type ChatEvent } from './support/chat-client';
 import { eventually, startTestStack, type TestStack } from './support/test-stack';
 
 describe('admins, drops and stale connections', () => {
   let stack: TestStack;
-  let store: DynamoDbConnectionStore;
+  let registry: DynamoDbConnectionRegistry;
+  let entries: DynamoDbEntryStore;
   let dynamodb: DynamoDBClient;
   const open: ChatClient[] = [];
   const connect = async (name: string, token = stack.chat.chatToken) => {
@@ -28,7 +30,8 @@ describe('admins, drops and stale connections', () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    store = new DynamoDbConnectionStore(dynamodb, stack.chat.tableName);
+    registry = new DynamoDbConnectionRegistry(dynamodb, stack.chat.tableName);
+    entries = new DynamoDbEntryStore(dynamodb, stack.chat.tableName);
   }, 60_000);
 
   afterAll(async () => {
@@ -77,9 +80,10 @@ describe('admins, drops and stale connections', () => {
 
     const left = await erin.waitFor((e) => e.type === 'left', 'the left notice');
     expect(left).toMatchObject({ roomId: 'drop', nickname: 'Dave', reason: 'disconnect' });
-    // $disconnect tells the room first, then removes the records.
-    await eventually(async () => (await store.getConnection(daveId)) === undefined, "Dave's record to go");
-    expect(await store.listMemberships(daveId)).toEqual([]);
+    // $disconnect removes the connection and queues its left; the fanout then logs the left
+    // and deletes the entry.
+    await eventually(async () => (await registry.getConnection(daveId)) === undefined, "Dave's record to go");
+    await eventually(async () => (await entries.list(daveId)).length === 0, "Dave's entry to go");
   });
 
   it('prunes a stale connection after @connections answers 410, and tells its room (reason gone)', async () => {
@@ -87,6 +91,8 @@ describe('admins, drops and stale connections', () => {
     // its records stay behind, still pointing at a connection that no longer exists.
     const ghost = await connect('ghost');
     await ghost.enter('haunted', 'Ghost');
+    // The page that follows `entered` has arrived: no post to the ghost is on its way.
+    await ghost.waitFor((e) => e.type === 'history' && e.roomId === 'haunted', 'the page after entered');
     const ghostId = stack.chat.connectionIds().at(-1) as string;
     stack.chat.faults.disconnect.lostRate = 1;
     try {
@@ -98,7 +104,7 @@ describe('admins, drops and stale connections', () => {
     } finally {
       stack.chat.faults.disconnect.lostRate = 0;
     }
-    expect(await store.getConnection(ghostId)).toBeDefined();
+    expect(await registry.getConnection(ghostId)).toBeDefined();
 
     // The next event of the room is posted to the ghost too: 410, so it is pruned.
     const frank = await connect('frank');
@@ -108,10 +114,10 @@ describe('admins, drops and stale connections', () => {
     const left = await frank.waitFor((e) => e.type === 'left', 'the left notice');
     expect(left).toMatchObject({ roomId: 'haunted', nickname: 'Ghost', reason: 'gone' });
     await eventually(
-      async () => (await store.getConnection(ghostId)) === undefined,
+      async () => (await registry.getConnection(ghostId)) === undefined,
       'the ghost record to go',
     );
-    expect(await store.listMemberships(ghostId)).toEqual([]);
+    await eventually(async () => (await entries.list(ghostId)).length === 0, "the ghost's entry to go");
     expect(
       stack.invocations.filter(
         (i) => i.functionId === 'DisconnectFunction' && JSON.stringify(i.event).includes(ghostId),

@@ -2,20 +2,21 @@
  * DynamoDB on a bad day, end to end: the functions reach DynamoDB Local through the fault
  * proxy (local/dynamodb-fault-proxy.ts), which answers a share of their requests with 400
  * ThrottlingException or 500 InternalServerError in DynamoDB's own error shape. Every action
- * either succeeds (the SDK retried) or answers `error` `internal`; whatever happened, the
- * table never has a membership without its roster entry and nickname, or the other way
- * round. A `$disconnect` that failed (or was lost) leaves records that the TTL makes
- * invisible to the room once they expire.
+ * either succeeds (the SDK retried) or answers `error` `internal`; whatever happened, once
+ * the stack has settled the table never has an entry without its nickname (or an active one
+ * off the roster), a roster member without its entry, or a nickname held for nobody. A
+ * `$disconnect` that failed (or was lost) leaves records that the TTL makes invisible to the
+ * room once they expire.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CONNECTION_TTL_SECONDS,
-  DynamoDbConnectionStore,
-} from '../../functions/shared/adapters/dynamodb-connection-store';
+import { type AttributeValue, DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbConnectionRegistry } from '../../functions/shared/adapters/dynamodb/connection-registry';
+import { DynamoDbEntryStore } from '../../functions/shared/adapters/dynamodb/entry-store';
+import { DynamoDbRoomLog } from '../../functions/shared/adapters/dynamodb/room-log-store';
+import { CONNECTION_TTL_SECONDS } from '../../functions/shared/adapters/dynamodb/table-layout';
 import { ChatClient } from './support/chat-client';
 import { type act, enter, exit, say } from './support/outcomes';
-import { roomItems, tableInconsistencies } from './support/table-invariants';
-import { eventually, startTestStack, type TestStack } from './support/test-stack';
+import { roomItems, scanTable, tableInconsistencies } from './support/table-invariants';
+import { eventually, settled, startTestStack, type TestStack } from './support/test-stack';
 
 /**
  * How long an action may take to show its outcome under throttling: the SDK backs off up to
@@ -43,6 +44,18 @@ describe('DynamoDB throttling and errors', () => {
     return client;
   };
   const ddbFaults = () => stack.chat.faults.dynamodb;
+  /** Deletes every item of these connections (what TTL would do, eventually). */
+  const forget = async (...connectionIds: string[]) => {
+    for (const item of await scanTable(dynamodb, stack.chat.tableName)) {
+      if (!connectionIds.includes(item.connectionId?.S ?? item.pk?.S?.replace(/^conn#/, '') ?? '')) continue;
+      await dynamodb.send(
+        new DeleteItemCommand({
+          TableName: stack.chat.tableName,
+          Key: { pk: item.pk as AttributeValue, sk: item.sk as AttributeValue },
+        }),
+      );
+    }
+  };
   const healthy = () => {
     ddbFaults().failRate = 0;
     ddbFaults().operations = [];
@@ -108,6 +121,7 @@ describe('DynamoDB throttling and errors', () => {
       await quiet();
       const failures = stack.chat.dynamoDbFaultProxy?.failures ?? {};
       healthy();
+      await settled(stack);
 
       expect(Object.values(failures).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
       for (const outcome of outcomes) expect(outcome.ok || outcome.code === 'internal').toBe(true);
@@ -129,23 +143,28 @@ describe('DynamoDB throttling and errors', () => {
     ];
 
     healthy();
+    await settled(stack);
     expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['internal', 'internal', 'internal']);
+    // Alice's nickname and roster entry; nothing of Bob.
     const items = await roomItems(dynamodb, stack.chat.tableName, 'down');
-    expect(items.map((i) => i.nickname?.S).sort()).toEqual(['Alice', 'Alice']);
+    expect(items.map((i) => `${i.sk?.S?.split('#')[0]}:${i.nickname?.S}`).sort()).toEqual([
+      'member:Alice',
+      'nick:Alice',
+    ]);
     expect(await tableInconsistencies(dynamodb, stack.chat.tableName)).toEqual([]);
   }, 60_000);
 
-  it('undoes an entry whose member list could not be read, so internal means nothing changed', async () => {
-    const carol = await connect('carol');
-    ddbFaults().operations = ['Query'];
+  it('answers internal to an exit whose entry cannot be updated, and Alice stays in', async () => {
+    const alice = await connect('alice');
+    expect((await enter(alice, 'stay', 'Alice')).ok).toBe(true);
+    ddbFaults().operations = ['UpdateItem'];
     ddbFaults().failRate = 1;
 
-    const outcome = await enter(carol, 'half', 'Carol');
+    const outcome = await exit(alice, 'stay');
 
     healthy();
     expect(outcome).toMatchObject({ ok: false, code: 'internal' });
-    expect(await roomItems(dynamodb, stack.chat.tableName, 'half')).toEqual([]);
-    expect((await enter(carol, 'half', 'Carol')).ok).toBe(true);
+    expect((await say(alice, 'stay', 'still here')).ok).toBe(true);
   }, 60_000);
 
   it('leaves consistent records when $disconnect fails, and they stop counting once their TTL passes', async () => {
@@ -154,7 +173,10 @@ describe('DynamoDB throttling and errors', () => {
     const erin = await connect('erin');
     await enter(erin, 'stale', 'Erin');
     const daveId = (stack.chat.connectionIds()[0] ?? '') as string;
-    ddbFaults().operations = ['TransactWriteItems', 'DeleteItem'];
+    // Dave has heard of Erin: no post to him is on its way (it would find him gone, 410, and
+    // prune him, which is not what this test is about).
+    await dave.waitFor((e) => e.type === 'joined' && e.nickname === 'Erin', "Erin's arrival");
+    ddbFaults().operations = ['UpdateItem', 'DeleteItem'];
     ddbFaults().failRate = 1;
 
     dave.terminate();
@@ -167,34 +189,43 @@ describe('DynamoDB throttling and errors', () => {
       "Dave's $disconnect to run",
     );
     healthy();
+    await settled(stack);
 
     const now = new Date();
-    const store = new DynamoDbConnectionStore(dynamodb, stack.chat.tableName, { now: () => now });
-    expect(await store.getConnection(daveId)).toBeDefined();
+    const registry = new DynamoDbConnectionRegistry(dynamodb, stack.chat.tableName, () => now);
+    expect(await registry.getConnection(daveId)).toBeDefined();
     expect(await tableInconsistencies(dynamodb, stack.chat.tableName)).toEqual([]);
-    // DynamoDB Local never deletes expired items: a store whose clock is past the TTL shows
+    // DynamoDB Local never deletes expired items: stores whose clock is past the TTL show
     // what every query sees once it has passed.
     const later = new Date(now.getTime() + (CONNECTION_TTL_SECONDS + 60) * 1000);
-    const afterTtl = new DynamoDbConnectionStore(dynamodb, stack.chat.tableName, { now: () => later });
+    const log = new DynamoDbRoomLog(dynamodb, stack.chat.tableName, { retentionDays: 7, now: () => later });
     const members: string[] = [];
-    for await (const page of afterTtl.roomMembers('stale')) members.push(...page.map((m) => m.nickname));
+    for await (const page of log.roster('stale')) members.push(...page.map((m) => m.nickname));
     expect(members).toEqual([]);
-    await afterTtl.putConnection({
+    const laterRegistry = new DynamoDbConnectionRegistry(dynamodb, stack.chat.tableName, () => later);
+    const laterEntries = new DynamoDbEntryStore(dynamodb, stack.chat.tableName, () => later);
+    await laterRegistry.putConnection({
       connectionId: 'newcomer=',
       role: 'user',
       principalId: 'user',
       connectedAt: 0,
     });
-    await expect(
-      afterTtl.enterRoom({ connectionId: 'newcomer=', roomId: 'stale', nickname: 'Dave' }),
-    ).resolves.toEqual(['Dave']);
+    const newcomer = {
+      connectionId: 'newcomer=',
+      roomId: 'stale',
+      entryId: 'n1',
+      nickname: 'Dave',
+      fromId: 'f',
+    };
+    await expect(laterEntries.reserve(newcomer)).resolves.toBeUndefined();
     // Undo the time travel: the newcomer took Dave's nickname only on the moved clock.
-    await afterTtl.removeConnection('newcomer=');
-    await store.removeConnection(daveId);
+    await forget(daveId, 'newcomer=');
   }, 60_000);
   it('leaves whole records behind when $disconnect is lost, and they stop counting once their TTL passes', async () => {
     const ghost = await connect('ghost');
     await enter(ghost, 'lost', 'Ghost');
+    // The page that follows `entered` has arrived: no post to the ghost is on its way.
+    await ghost.waitFor((e) => e.type === 'history' && e.roomId === 'lost', 'the page after entered');
     const ghostId = stack.chat.connectionIds()[0] as string;
     stack.chat.faults.disconnect.lostRate = 1;
     try {
@@ -207,18 +238,18 @@ describe('DynamoDB throttling and errors', () => {
       stack.chat.faults.disconnect.lostRate = 0;
     }
 
+    await settled(stack);
     const now = new Date();
-    const store = new DynamoDbConnectionStore(dynamodb, stack.chat.tableName, { now: () => now });
     const later = new Date(now.getTime() + (CONNECTION_TTL_SECONDS + 60) * 1000);
-    const afterTtl = new DynamoDbConnectionStore(dynamodb, stack.chat.tableName, { now: () => later });
-    const members = async (s: DynamoDbConnectionStore) => {
+    const members = async (at: Date) => {
+      const log = new DynamoDbRoomLog(dynamodb, stack.chat.tableName, { retentionDays: 7, now: () => at });
       const names: string[] = [];
-      for await (const page of s.roomMembers('lost')) names.push(...page.map((m) => m.nickname));
+      for await (const page of log.roster('lost')) names.push(...page.map((m) => m.nickname));
       return names;
     };
 
     expect(await tableInconsistencies(dynamodb, stack.chat.tableName)).toEqual([]);
-    expect(await members(store)).toEqual(['Ghost']);
-    expect(await members(afterTtl)).toEqual([]);
+    expect(await members(now)).toEqual(['Ghost']);
+    expect(await members(later)).toEqual([]);
   }, 60_000);
 });

@@ -11,13 +11,12 @@
  * path to replay it (ROOM_LOG_SEED, ROOM_LOG_PATH).
  */
 import { type AttributeValue, DynamoDBClient, paginateQuery } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { fromIdOf } from '../../functions/shared/domain/identity';
 import { ChatClient } from './support/chat-client';
 import { type ClientRecord, checkRoom, type Event, type Log } from './support/room-log-invariants';
 import { scanTable } from './support/table-invariants';
-import { eventually, startTestStack, type TestStack } from './support/test-stack';
+import { eventually, settled, startTestStack, type TestStack } from './support/test-stack';
 
 type Op =
   | { kind: 'enter'; client: number; nickname: string }
@@ -65,19 +64,16 @@ function scenarioArbitrary(): fc.Arbitrary<Scenario> {
 describe('the room log under random interleavings', () => {
   let stack: TestStack;
   let ddb: DynamoDBClient;
-  let sqs: SQSClient;
   let run = 0;
 
   beforeAll(async () => {
     stack = await startTestStack({ frameOrdering: 'concurrent' });
     const config = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
     ddb = new DynamoDBClient({ ...config, endpoint: stack.chat.dynamoDbEndpoint });
-    sqs = new SQSClient({ ...config, endpoint: stack.chat.sqsEndpoint });
   }, 60_000);
 
   afterAll(async () => {
     ddb?.destroy();
-    sqs?.destroy();
     await stack?.chat.stop();
   }, 30_000);
 
@@ -92,34 +88,7 @@ describe('the room log under random interleavings', () => {
     return { client, connectionId };
   }
 
-  /** Nothing queued or in flight, and no invocation for a while. */
-  async function quiesce(): Promise<void> {
-    let last = -1;
-    let stableSince = Date.now();
-    await eventually(
-      async () => {
-        const { Attributes = {} } = await sqs.send(
-          new GetQueueAttributesCommand({
-            QueueUrl: stack.chat.queueUrl,
-            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-          }),
-        );
-        const queued =
-          Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-          Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
-        const count = stack.invocations.length;
-        if (count !== last || queued > 0 || stack.chat.invocationsInFlight() > 0) {
-          last = count;
-          stableSince = Date.now();
-          return false;
-        }
-        return Date.now() - stableSince > 700;
-      },
-      'the stack to settle',
-      60_000,
-      50,
-    );
-  }
+  const quiesce = () => settled(stack);
 
   async function readLog(roomId: string): Promise<Log> {
     const log: Log = new Map();

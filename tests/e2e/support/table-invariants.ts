@@ -1,12 +1,16 @@
 /**
  * Reads the whole chat table (tests only: a Scan is fine on a local table) and lists every
- * way its items point at each other inconsistently:
+ * way its items point at each other inconsistently, once the stack has settled (nothing
+ * queued or running):
  *
- *   conn#<c>/room#<r>  needs  conn#<c>/meta, room#<r>/member#<c>, room#<r>/nick#<key> held by <c>
- *   room#<r>/member#<c> (not `leaving`)  needs  conn#<c>/room#<r>
- *   room#<r>/nick#<key>  needs  conn#<holder>/room#<r> with that nickname
+ *   conn#<c>/room#<r> (an entry E)      needs  room#<r>/nick#<key> held by E;
+ *                     active             and   room#<r>/member#<c> for E (on the roster);
+ *                     reserved/queued    and   no roster member for E (not logged yet);
+ *   room#<r>/member#<c> (E)             needs  conn#<c>/room#<r> = E, active/leaving/exited;
+ *   room#<r>/nick#<key> (E)             needs  conn#<c>/room#<r> = E.
  *
- * A `leaving` roster entry is an exit whose `left` event the fanout has not delivered yet.
+ * A `leaving`/`exited` entry still on the roster is an exit whose `left` could not be queued
+ * or logged (a failed $disconnect): consistent, and finished by a later 410 or TTL.
  */
 import { type AttributeValue, type DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { nicknameKey } from '../../../functions/shared/domain/rules';
@@ -31,33 +35,35 @@ export async function tableInconsistencies(client: DynamoDBClient, tableName: st
     const sk = item.sk?.S ?? '';
     const connectionId = item.connectionId?.S ?? '';
     const roomId = item.roomId?.S ?? '';
-    const nickname = item.nickname?.S ?? '';
+    const entryId = item.entryId?.S ?? '';
+    const at = `${pk}/${sk} (${entryId}${item.state?.S ? `, ${item.state.S}` : ''})`;
     if (pk.startsWith('conn#') && sk.startsWith('room#')) {
-      if (!get(pk, 'meta')) problems.push(`${pk}/${sk} has no connection record`);
+      const nick = get(`room#${roomId}`, `nick#${nicknameKey(item.nickname?.S ?? '')}`);
+      if (nick?.entryId?.S !== entryId) problems.push(`${at} does not hold its nickname`);
       const member = get(`room#${roomId}`, `member#${connectionId}`);
-      if (!member) problems.push(`${pk}/${sk} has no room#${roomId}/member#${connectionId}`);
-      else if (member.state?.S === 'leaving') problems.push(`${pk}/${sk} is on the roster as leaving`);
-      const nick = get(`room#${roomId}`, `nick#${nicknameKey(nickname)}`);
-      if (nick?.connectionId?.S !== connectionId) {
-        problems.push(`${pk}/${sk} does not hold its nickname ${JSON.stringify(nickname)}`);
-      }
+      const onRoster = member?.entryId?.S === entryId;
+      const state = item.state?.S;
+      if (state === 'active' && !onRoster) problems.push(`${at} is active but not on the roster`);
+      if ((state === 'reserved' || state === 'queued') && onRoster)
+        problems.push(`${at} is on the roster already`);
     } else if (pk.startsWith('room#') && sk.startsWith('member#')) {
-      if (item.state?.S !== 'leaving' && !get(`conn#${connectionId}`, `room#${roomId}`)) {
-        problems.push(
-          `${pk}/${sk} (${item.state?.S ?? 'no state'}) has no conn#${connectionId}/room#${roomId}`,
-        );
+      const entry = get(`conn#${connectionId}`, `room#${roomId}`);
+      const state = entry?.state?.S ?? '';
+      if (entry?.entryId?.S !== entryId || !['active', 'leaving', 'exited'].includes(state)) {
+        problems.push(`${at} is on the roster without its entry (${entry?.entryId?.S ?? 'none'} ${state})`);
       }
     } else if (pk.startsWith('room#') && sk.startsWith('nick#')) {
-      const holder = get(`conn#${connectionId}`, `room#${roomId}`);
-      if (holder?.nickname?.S !== nickname) {
-        problems.push(`${pk}/${sk} is held by conn#${connectionId}, which is not in the room under it`);
+      if (get(`conn#${connectionId}`, `room#${roomId}`)?.entryId?.S !== entryId) {
+        problems.push(`${at} is held for an entry that is gone`);
       }
     }
   }
   return problems;
 }
 
-/** Items of the table that belong to a room (its roster and nicknames). */
+/** Items of the table that belong to a room: its roster and nicknames (not its log). */
 export async function roomItems(client: DynamoDBClient, tableName: string, roomId: string): Promise<Item[]> {
-  return (await scanTable(client, tableName)).filter((item) => item.pk?.S === `room#${roomId}`);
+  return (await scanTable(client, tableName)).filter(
+    (item) => item.pk?.S === `room#${roomId}` && item.sk?.S !== 'logmark',
+  );
 }

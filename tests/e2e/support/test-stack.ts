@@ -3,6 +3,7 @@
  * everything the test needs to look at afterwards. Set LOCAL_CHAT_LOGS=1 to see the logs
  * (=all to see the functions' own log lines too).
  */
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type LocalChat, type LocalChatOptions, startLocalChat } from '../../../local/stack';
 
 export interface TestStack {
@@ -55,5 +56,46 @@ export async function eventually<T>(
       throw new Error(`Timed out after ${timeoutMs} ms waiting for ${description}${why}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/**
+ * Waits until the stack has settled: nothing queued or in flight on the room events queue,
+ * no function running, and no invocation for `quietMs`.
+ */
+export async function settled(stack: TestStack, quietMs = 700, timeoutMs = 60_000): Promise<void> {
+  const sqs = new SQSClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    endpoint: stack.chat.sqsEndpoint,
+  });
+  let last = -1;
+  let stableSince = Date.now();
+  try {
+    await eventually(
+      async () => {
+        const { Attributes = {} } = await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: stack.chat.queueUrl,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          }),
+        );
+        const queued =
+          Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+          Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+        const count = stack.invocations.length;
+        if (count !== last || queued > 0 || stack.chat.invocationsInFlight() > 0) {
+          last = count;
+          stableSince = Date.now();
+          return false;
+        }
+        return Date.now() - stableSince > quietMs;
+      },
+      'the stack to settle',
+      timeoutMs,
+      50,
+    );
+  } finally {
+    sqs.destroy();
   }
 }
