@@ -29,10 +29,15 @@ import {
   handleRoomEvent,
 } from '../shared/use-cases/deliver-room-event.js';
 
-/** Posts stop starting this long before the timeout (an in-flight post takes ≤ 5 s, then 410 pruning). */
-const POSTING_MARGIN_MS = 8000;
+/**
+ * Posts stop starting this long before the timeout (an in-flight post takes ≤ 5 s, then 410
+ * pruning): 8 s of the 30 s timeout, proportionally less for a shorter one.
+ */
+const POSTING_MARGIN = { maxMs: 8000, share: 0.3 };
 /** Records stop starting this long before the posting deadline. */
-const START_MARGIN_MS = 2000;
+const START_MARGIN = { maxMs: 2000, share: 0.1 };
+const margin = (remaining: number, m: { maxMs: number; share: number }) =>
+  Math.min(m.maxMs, remaining * m.share);
 /** Retry delay of a failed event: 1, 2, 4 … seconds after its nth failure, at most this. */
 const MAX_BACKOFF_SECONDS = 30;
 
@@ -56,7 +61,8 @@ type FanoutRecord = SQSRecord & { groupId: string; receiveCount: number };
 
 export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
   const remaining = context?.getRemainingTimeInMillis?.() ?? 30_000;
-  const deadline = Date.now() + Math.max(0, remaining - POSTING_MARGIN_MS);
+  const deadline = Date.now() + Math.max(0, remaining - margin(remaining, POSTING_MARGIN));
+  const lastStart = deadline - margin(remaining, START_MARGIN);
   const records: FanoutRecord[] = event.Records.map((r) => ({
     ...r,
     groupId: r.attributes.MessageGroupId ?? r.messageId,
@@ -96,7 +102,7 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
       counts: (error) => !(error instanceof DeadlineReachedError),
     }),
     {
-      canStart: () => Date.now() < deadline - START_MARGIN_MS,
+      canStart: () => Date.now() < lastStart,
       onFailure: (record, error) =>
         logger.error('record failed', {
           messageId: record.messageId,
