@@ -1,6 +1,6 @@
 /** `$connect`: records the (already authorized) connection and its role. Non-2xx refuses the handshake. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { DynamoDbConnectionStore } from '../shared/adapters/dynamodb-connection-store.js';
 import type { Role } from '../shared/ports.js';
 import { tableConfig } from '../shared/runtime/config.js';
@@ -15,7 +15,8 @@ type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
   requestContext: { authorizer?: { role?: string; principalId?: string } };
 };
 
-export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResultV2> => {
+export const handler = async (event: ConnectEvent, context?: Context): Promise<APIGatewayProxyResultV2> => {
+  logger.addContext(context);
   const { connectionId, connectedAt, authorizer } = event.requestContext as ConnectEvent['requestContext'] & {
     connectedAt?: number;
   };

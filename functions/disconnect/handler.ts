@@ -1,5 +1,5 @@
 /** `$disconnect` (best-effort, API Gateway does not retry it; TTL is the backstop). */
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { createLogger } from '../shared/runtime/logger.js';
 import { roomDeps } from '../shared/runtime/room-deps.js';
 import { removeConnection } from '../shared/use-cases/remove-connection.js';
@@ -7,7 +7,11 @@ import { removeConnection } from '../shared/use-cases/remove-connection.js';
 const deps = roomDeps();
 const logger = createLogger('chat-disconnect');
 
-export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> => {
+export const handler = async (
+  event: APIGatewayProxyWebsocketEventV2,
+  context?: Context,
+): Promise<APIGatewayProxyResultV2> => {
+  logger.addContext(context);
   const { connectionId } = event.requestContext;
   const log = logger.child({ route: '$disconnect', connectionId });
   try {

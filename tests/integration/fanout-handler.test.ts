@@ -295,7 +295,7 @@ describe('fanout handler', () => {
       expect(failedIds(response)).toEqual([poison.messageId, after.messageId]);
       expect(received(d.Aku ?? '')).toHaveLength(1);
       expect(logs.entries()).toContainEqual(
-        expect.objectContaining({ level: 'error', message: 'record failed', messageId: poison.messageId }),
+        expect.objectContaining({ level: 'ERROR', message: 'record failed', messageId: poison.messageId }),
       );
     });
   });
@@ -319,7 +319,7 @@ describe('fanout handler', () => {
       expect(parked[0]?.Attributes?.MessageGroupId).toBe(`room:${roomId}`);
       expect(logs.entries()).toContainEqual(
         expect.objectContaining({
-          level: 'error',
+          level: 'ERROR',
           message: 'parked in the dead-letter queue',
           messageId: poison.messageId,
         }),
