@@ -150,14 +150,21 @@ describe('the WebSocket API', () => {
     },
   );
 
-  it('deploys a stage named by the Stage parameter automatically, after every route exists', () => {
+  it('deploys a stage named by the Stage parameter automatically, after every route and route response exists', () => {
     const stages = ofType('AWS::ApiGatewayV2::Stage');
     expect(stages).toHaveLength(1);
     const [, stage] = stages[0] as [string, CfnResource];
+    const ofApi = (type: string) =>
+      ofType(type)
+        .filter(([, r]) => refOf(r.Properties?.ApiId) === API)
+        .map(([id]) => id);
 
     expect(refOf(stage.Properties?.StageName)).toBe('Stage');
     expect(stage.Properties?.AutoDeploy).toBe(true);
-    expect(new Set(list(stage.DependsOn ?? []))).toEqual(new Set(ROUTES.map((r) => routeResource(r)[0])));
+    expect(ofApi('AWS::ApiGatewayV2::RouteResponse').length).toBeGreaterThanOrEqual(MESSAGE_ROUTES.length);
+    expect(new Set(list(stage.DependsOn ?? []))).toEqual(
+      new Set([...ofApi('AWS::ApiGatewayV2::Route'), ...ofApi('AWS::ApiGatewayV2::RouteResponse')]),
+    );
   });
 });
 
@@ -328,13 +335,54 @@ describe('the functions', () => {
     }
   });
 
-  it.each(functionIds)('%s has a log group with retention', (id) => {
-    const groups = ofType('AWS::Logs::LogGroup').filter(
-      ([, g]) => subText(g.Properties?.LogGroupName) === `/aws/lambda/\${${id}}`,
-    );
+  it.each(functionIds)(
+    '%s logs JSON to its own log group, named for the stack (not /aws/lambda/<function>), with retention',
+    (id) => {
+      const logging = {
+        ...(globals.LoggingConfig as Record<string, unknown>),
+        ...(props(id).LoggingConfig as Record<string, unknown>),
+      };
+      const groupId = refOf(logging.LogGroup) ?? '';
+      const group = props(groupId);
 
-    expect(groups).toHaveLength(1);
-    expect(groups[0]?.[1].Properties?.RetentionInDays).toBeDefined();
+      expect(resources[groupId]?.Type).toBe('AWS::Logs::LogGroup');
+      expect(subText(group.LogGroupName)).toMatch(/^\/chat\/\$\{AWS::StackName\}\/[a-z]+$/);
+      expect(refOf(group.RetentionInDays)).toBe('LogRetentionInDays');
+      expect(logging.LogFormat).toBe('JSON');
+      expect(refOf(logging.ApplicationLogLevel)).toBe('LogLevel');
+    },
+  );
+
+  it('gives every function a log group of its own', () => {
+    const groups = functionIds.map((id) =>
+      refOf((props(id).LoggingConfig as { LogGroup?: unknown })?.LogGroup),
+    );
+    const names = ofType('AWS::Logs::LogGroup').map(([, g]) => subText(g.Properties?.LogGroupName));
+
+    expect(new Set(groups).size).toBe(functionIds.length);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('takes the application log level from LoggingConfig only (no LOG_LEVEL variable)', () => {
+    const parameter = template.Parameters?.LogLevel as { Default?: string; AllowedValues?: string[] };
+    const variables = (globals.Environment as { Variables?: Record<string, unknown> }).Variables ?? {};
+
+    expect(parameter.Default).toBe('INFO');
+    expect(parameter.AllowedValues).toEqual(expect.arrayContaining(['DEBUG', 'INFO', 'WARN', 'ERROR']));
+    expect(variables).not.toHaveProperty('LOG_LEVEL');
+    for (const id of functionIds) {
+      expect(
+        (props(id).Environment as { Variables?: object } | undefined)?.Variables ?? {},
+      ).not.toHaveProperty('LOG_LEVEL');
+    }
+  });
+
+  it('makes X-Ray tracing a parameter, off by default', () => {
+    const parameter = template.Parameters?.Tracing as { Default?: string; AllowedValues?: string[] };
+
+    expect(refOf(globals.Tracing)).toBe('Tracing');
+    expect(parameter.Default).toBe('Disabled');
+    expect(parameter.AllowedValues).toEqual(['Disabled', 'Active']);
   });
 
   it.each([
@@ -484,15 +532,180 @@ describe('parameters and outputs', () => {
     );
   });
 
-  it('outputs the @connections callback URL of the stage', () => {
-    expect(subText(template.Outputs?.ConnectionsUrl?.Value)).toMatch(
-      /^https:\/\/\$\{ChatApi\}\..*\/\$\{Stage\}\/@connections$/,
-    );
+  it('outputs the @connections endpoint as the SDK takes it (the stage URL, without /@connections)', () => {
+    const endpoint = subText(template.Outputs?.ConnectionsEndpoint?.Value);
+    const env = (props('FanoutFunction').Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect(endpoint).toMatch(/^https:\/\/\$\{ChatApi\}\.execute-api\..*\/\$\{Stage\}$/);
+    expect(subText(env.CONNECTIONS_URL)).toBe(endpoint);
+    expect(template.Outputs).not.toHaveProperty('ConnectionsUrl');
   });
 
-  it('outputs the table and queue names', () => {
+  it('outputs the table and queue names, and the URLs of both queues', () => {
     expect(refOf(template.Outputs?.TableName?.Value)).toBe('ChatTable');
     expect(getAtt(template.Outputs?.QueueName?.Value)).toEqual(['RoomEventsQueue', 'QueueName']);
+    expect(refOf(template.Outputs?.QueueUrl?.Value)).toBe('RoomEventsQueue');
+    expect(refOf(template.Outputs?.DeadLetterQueueUrl?.Value)).toBe('RoomEventsDeadLetterQueue');
+  });
+
+  it('outputs the dashboard URL', () => {
+    expect(subText(template.Outputs?.DashboardUrl?.Value)).toMatch(
+      /^https:\/\/.*console\.aws\.amazon\.com\/cloudwatch\/.*\$\{ChatDashboard\}$/,
+    );
+  });
+});
+
+describe('alarms', () => {
+  const alarms = ofType('AWS::CloudWatch::Alarm');
+  const alarm = (id: string) => props(id);
+  /** The metrics an alarm watches: its own, or those of its metric math. */
+  const watched = (id: string) => {
+    const p = alarm(id);
+    if (p.MetricName) return [{ Namespace: p.Namespace, MetricName: p.MetricName, Dimensions: p.Dimensions }];
+    return ((p.Metrics ?? []) as { MetricStat?: { Metric: Record<string, unknown> } }[]).flatMap((m) =>
+      m.MetricStat ? [m.MetricStat.Metric] : [],
+    );
+  };
+  const dimension = (metric: { Dimensions?: unknown }, name: string) =>
+    ((metric.Dimensions ?? []) as { Name: string; Value: unknown }[]).find((d) => d.Name === name)?.Value;
+
+  it('has optional AlarmEmail and AlarmTopicArn parameters, each behind a condition', () => {
+    expect(template.Parameters?.AlarmEmail?.Default).toBe('');
+    expect(template.Parameters?.AlarmTopicArn?.Default).toBe('');
+    expect(template.Conditions).toHaveProperty('HasAlarmEmail');
+    expect(template.Conditions).toHaveProperty('HasAlarmTopicArn');
+    expect(resources.AlarmTopic).toMatchObject({
+      Type: 'AWS::SNS::Topic',
+      Condition: 'HasAlarmEmail',
+      Properties: { Subscription: [{ Protocol: 'email', Endpoint: { Ref: 'AlarmEmail' } }] },
+    });
+  });
+
+  it.each(alarms.map(([id]) => id))(
+    '%s notifies the e-mail topic and the given topic, when there are any',
+    (id) => {
+      const expected = [
+        { 'Fn::If': ['HasAlarmEmail', { Ref: 'AlarmTopic' }, { Ref: 'AWS::NoValue' }] },
+        { 'Fn::If': ['HasAlarmTopicArn', { Ref: 'AlarmTopicArn' }, { Ref: 'AWS::NoValue' }] },
+      ];
+
+      expect(alarm(id).AlarmActions).toEqual(expected);
+      expect(alarm(id).OKActions).toEqual(expected);
+      expect(alarm(id).TreatMissingData).toBe('notBreaching');
+    },
+  );
+
+  it('raises one when anything is in the dead-letter queue', () => {
+    const [id] = alarms.find(
+      ([alarmId]) =>
+        alarm(alarmId).MetricName === 'ApproximateNumberOfMessagesVisible' &&
+        getAtt(dimension(alarm(alarmId), 'QueueName'))?.[0] === 'RoomEventsDeadLetterQueue',
+    ) ?? [''];
+
+    expect(alarm(id)).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('raises one when the oldest room event is older than QueueAgeAlarmSeconds', () => {
+    const [id] = alarms.find(([, a]) => a.Properties?.MetricName === 'ApproximateAgeOfOldestMessage') ?? [''];
+
+    expect(getAtt(dimension(alarm(id), 'QueueName'))).toEqual(['RoomEventsQueue', 'QueueName']);
+    expect(refOf(alarm(id).Threshold)).toBe('QueueAgeAlarmSeconds');
+    expect(template.Parameters?.QueueAgeAlarmSeconds?.Default).toBeGreaterThan(0);
+  });
+
+  it.each(['FanoutFunction', 'AuthorizerFunction'])('raises one on any error of %s', (functionId) => {
+    const found = alarms.filter(
+      ([id]) =>
+        alarm(id).MetricName === 'Errors' && refOf(dimension(alarm(id), 'FunctionName')) === functionId,
+    );
+
+    expect(found).toHaveLength(1);
+    expect(alarm(found[0]?.[0] ?? '')).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('raises one when Lambda throttles any function of the stack', () => {
+    const [id] = alarms.find(([alarmId]) => watched(alarmId).some((m) => m.MetricName === 'Throttles')) ?? [
+      '',
+    ];
+    const throttled = watched(id).map((m) => refOf(dimension(m, 'FunctionName')));
+
+    expect(new Set(throttled)).toEqual(new Set(functionIds));
+    expect(watched(id).length).toBeLessThanOrEqual(10);
+  });
+
+  it('raises one when DynamoDB throttles the chat table', () => {
+    const [id] = alarms.find(([alarmId]) =>
+      watched(alarmId).some((m) => m.MetricName === 'WriteThrottleEvents'),
+    ) ?? [''];
+
+    expect(
+      watched(id)
+        .map((m) => m.MetricName)
+        .sort(),
+    ).toEqual(['ReadThrottleEvents', 'WriteThrottleEvents']);
+    for (const metric of watched(id)) expect(refOf(dimension(metric, 'TableName'))).toBe('ChatTable');
+  });
+});
+
+describe('the dashboard', () => {
+  const dashboards = ofType('AWS::CloudWatch::Dashboard');
+  const body = dashboards[0] ? subText(dashboards[0][1].Properties?.DashboardBody) : '{}';
+  const emitted = [
+    'functions/shared/runtime/ws-route-handler.ts',
+    'functions/fanout/handler.ts',
+    'functions/shared/use-cases/deliver-room-event.ts',
+  ].flatMap((file) =>
+    [
+      ...readFileSync(path.join(REPO_ROOT, file), 'utf8').matchAll(
+        /metrics\.(?:count|timing|sample)\('(\w+)'/g,
+      ),
+    ].map((m) => m[1] as string),
+  );
+
+  it('is one CloudWatch dashboard whose body is JSON once its substitutions are filled in', () => {
+    expect(dashboards).toHaveLength(1);
+    expect(() => JSON.parse(body.replace(/\$\{[^}]+\}/g, 'x'))).not.toThrow();
+  });
+
+  it('reads the custom metrics from the namespace the functions write to', () => {
+    const variables = (globals.Environment as { Variables: Record<string, unknown> }).Variables;
+    const namespace = subText(variables.METRICS_NAMESPACE);
+
+    expect(namespace).toContain(`\${AWS::StackName}`);
+    expect(body).toContain(`"${namespace}"`);
+  });
+
+  it('graphs every metric the functions emit', () => {
+    expect(emitted.length).toBeGreaterThanOrEqual(10);
+    for (const name of new Set(emitted)) expect(body).toContain(name);
+  });
+
+  it('graphs every function, and shows every alarm', () => {
+    for (const id of functionIds) expect(body).toContain(`\${${id}}`);
+    for (const [id] of ofType('AWS::CloudWatch::Alarm')) expect(body).toContain(`\${${id}.Arn}`);
+  });
+
+  it('documents every metric in docs/operations.md', () => {
+    const operations = readFileSync(path.join(REPO_ROOT, 'docs', 'operations.md'), 'utf8');
+    for (const name of new Set(emitted)) expect(operations).toContain(`\`${name}\``);
+  });
+});
+
+describe('samconfig.toml', () => {
+  it('agrees with scripts/sam-checks.sh on cached builds (off, unless SAM_BUILD_FLAGS asks)', () => {
+    const config = readFileSync(path.join(REPO_ROOT, 'samconfig.toml'), 'utf8');
+    const checks = readFileSync(path.join(REPO_ROOT, 'scripts', 'sam-checks.sh'), 'utf8');
+
+    expect(config).toMatch(/^cached = false$/m);
+    expect(checks).toMatch(/^cache_flag=\(--no-cached\)$/m);
+    expect(checks).toMatch(/sam-build\.sh[^\n]*"\$\{cache_flag\[@\]\}"/);
   });
 });
 

@@ -11,8 +11,8 @@
  *
  * The namespace is `METRICS_NAMESPACE` (the template sets one per stack), else `WebSocketChat`.
  * Lines carry `service` and `function_request_id` for Logs Insights, but no `level`: with the
- * Lambda JSON log format they count as INFO (docs/operations.md: keep ApplicationLogLevel at
- * INFO or below, or Lambda drops them).
+ * Lambda JSON log format they count as INFO, so an ApplicationLogLevel above INFO makes Lambda
+ * drop them; the cold start then logs one warning saying so (docs/operations.md).
  *
  * @example
  * const metrics = createMetrics({ service: 'chat-fanout' });
@@ -20,6 +20,8 @@
  * metrics.timing('FanoutDuration', Date.now() - started);
  * metrics.flush(context); // once, at the end of the invocation
  */
+import { logThreshold } from './logger.js';
+
 export type Unit = 'Count' | 'Milliseconds';
 export type Dimensions = Record<string, string>;
 
@@ -61,6 +63,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const now = options.now ?? Date.now;
   let groups = new Map<string, Group>();
+  const lambdaLevel = process.env.AWS_LAMBDA_LOG_LEVEL;
+  if (lambdaLevel && logThreshold({ AWS_LAMBDA_LOG_LEVEL: lambdaLevel }) > logThreshold({})) {
+    write(
+      JSON.stringify({
+        level: 'WARN',
+        message: `ApplicationLogLevel is ${lambdaLevel}: Lambda drops this function's metrics lines (they count as INFO)`,
+        timestamp: new Date(now()).toISOString(),
+        ...(options.service ? { service: options.service } : {}),
+      }),
+    );
+  }
 
   const record = (name: string, value: number, unit: Unit, summed: boolean, dimensions: Dimensions = {}) => {
     if (!Number.isFinite(value)) return;

@@ -128,6 +128,24 @@ describe('createMetrics', () => {
       else process.env.METRICS_NAMESPACE = previous;
     }
   });
+
+  it('warns once, at cold start, when Lambda’s log level would drop its lines', () => {
+    const previous = process.env.AWS_LAMBDA_LOG_LEVEL;
+    try {
+      process.env.AWS_LAMBDA_LOG_LEVEL = 'WARN';
+      const quiet = metrics();
+      process.env.AWS_LAMBDA_LOG_LEVEL = 'INFO';
+      const normal = metrics();
+
+      expect(quiet.docs()).toEqual([
+        expect.objectContaining({ level: 'WARN', message: expect.stringContaining('drops') }),
+      ]);
+      expect(normal.lines).toEqual([]);
+    } finally {
+      if (previous === undefined) delete process.env.AWS_LAMBDA_LOG_LEVEL;
+      else process.env.AWS_LAMBDA_LOG_LEVEL = previous;
+    }
+  });
 });
 
 describe('isMetricsLine', () => {
