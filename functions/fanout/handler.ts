@@ -56,8 +56,11 @@ async function deliver(record: FanoutRecord): Promise<void> {
     eventId: roomEvent.id,
     kind: roomEvent.kind,
     roomId: 'roomId' in roomEvent ? roomEvent.roomId : undefined,
+    // The sender of a message, the subject of joined/left (docs/operations.md's "why did X not get Y").
+    connectionId: 'connectionId' in roomEvent ? roomEvent.connectionId : undefined,
     delivered: report.delivered,
     gone: report.gone.length,
+    ...(report.gone.length > 0 ? { goneConnections: report.gone.slice(0, 50).join(' ') } : {}),
     receiveCount: record.receiveCount,
     durationMs: Date.now() - started,
   });

@@ -1,8 +1,9 @@
 /**
- * The fanout's metrics (docs/operations.md), from the real handler module against DynamoDB
- * Local, the local SQS server and the local @connections server: one Embedded Metric Format
- * line per invocation with deliveries, gone connections, failed posts, retries, parked
- * events, fanout duration, delivery lag and room size, and no connection or room ids.
+ * The fanout's metrics and log fields (docs/operations.md), from the real handler module against
+ * DynamoDB Local, the local SQS server and the local @connections server: one Embedded Metric
+ * Format line per invocation with deliveries, gone connections, failed posts, retries, parked
+ * events, fanout duration, delivery lag and room size, and no connection or room ids; the log
+ * line a delivery leaves for "why did X not get message Y".
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoDbConnectionStore } from '../../functions/shared/adapters/dynamodb-connection-store';
@@ -101,6 +102,26 @@ describe('fanout metrics', () => {
     expect(line?.DeliveryLag).toBeGreaterThanOrEqual(1500);
     const text = JSON.stringify(lines);
     for (const id of [roomId, ...ids]) expect(text).not.toContain(id);
+  });
+
+  it('logs the delivery with the event id, the sender and the gone connections (docs/operations.md)', async () => {
+    const { roomId, ids } = await room('Mikki', 'Aku', 'Hessu');
+    server.script(ids[2] ?? '', 410);
+    const event = message(roomId, ids[0] ?? '', 'hei');
+
+    await fanout(sqsEvent([sqsFifoRecord(event)]), context);
+
+    expect(logs.entries()).toContainEqual(
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'delivered',
+        eventId: event.id,
+        roomId,
+        connectionId: ids[0],
+        goneConnections: ids[2],
+        function_request_id: 'req-metrics',
+      }),
+    );
   });
 
   it('counts failed posts and a retried event, and leaves the lag out while posts fail', async () => {
