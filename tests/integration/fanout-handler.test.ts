@@ -1,10 +1,11 @@
 /**
  * The real fanout handler module (functions/fanout/handler.ts, loaded as Lambda would load it)
  * against DynamoDB Local, the local SQS server and the local @connections server: delivery,
- * pruning on 410, retries, and partial batch failures under the FIFO group rule.
+ * pruning on 410, retries, and partial batch failures under the FIFO group rule; and the
+ * metrics and log fields docs/operations.md relies on.
  */
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoDbConnectionStore } from '../../functions/shared/adapters/dynamodb-connection-store';
 import type { ServerEvent } from '../../functions/shared/domain/protocol';
 import type { RoomEvent } from '../../functions/shared/domain/room-events';
@@ -24,7 +25,7 @@ import {
 } from '../support/local-aws';
 import { roomEventFixture, sqsEvent, sqsFifoRecord } from '../support/sqs-events';
 
-type FanoutModule = { handler: (event: SQSEvent) => Promise<SQSBatchResponse> };
+type FanoutModule = { handler: (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse> };
 
 const CONCURRENCY = 4;
 let aws: LocalAws;
@@ -381,5 +382,93 @@ describe('fanout handler', () => {
       }),
     ]);
     expect(logs.text()).not.toContain('private words');
+  });
+});
+
+describe('fanout metrics and delivery log (docs/operations.md)', () => {
+  const context = { awsRequestId: 'req-metrics', functionName: 'chat-FanoutFunction' } as Context;
+  const sentAt = (roomId: string, connectionId: string, text: string, at: Date) =>
+    roomEventFixture(
+      { kind: 'message', roomId, connectionId, from: 'Mikki', message: text },
+      { at: at.toISOString() },
+    );
+
+  it('flushes one metrics line per invocation: deliveries, gone, duration, lag and room size', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku', 'Hessu');
+    server.script(c.Hessu ?? '', 410);
+
+    await fanout(
+      sqsEvent([sqsFifoRecord(sentAt(roomId, c.Mikki ?? '', 'hei', new Date(Date.now() - 1500)))]),
+      context,
+    );
+
+    const lines = logs.metrics();
+    expect(lines).toHaveLength(1);
+    const [line] = lines;
+    expect(line).toMatchObject({
+      _aws: { CloudWatchMetrics: [expect.objectContaining({ Dimensions: [[]] })] },
+      Deliveries: 2,
+      GoneConnections: 1,
+      FailedPosts: 0,
+      RoomSize: 3,
+      function_request_id: 'req-metrics',
+    });
+    expect(line?.FanoutDuration).toEqual(expect.any(Number));
+    expect(line?.DeliveryLag).toBeGreaterThanOrEqual(1500);
+    const text = JSON.stringify(lines);
+    for (const id of [roomId, ...Object.values(c)]) expect(text).not.toContain(id);
+  });
+
+  it('logs the delivery with the event id, the sender and the gone connections', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku', 'Hessu');
+    server.script(c.Hessu ?? '', 410);
+    const event = messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'hei');
+
+    await fanout(sqsEvent([sqsFifoRecord(event)]), context);
+
+    expect(logs.entries()).toContainEqual(
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'delivered',
+        eventId: event.id,
+        roomId,
+        connectionId: c.Mikki,
+        goneConnections: c.Hessu,
+        function_request_id: 'req-metrics',
+      }),
+    );
+  });
+
+  it('counts failed posts and a retried event, and leaves the lag out while posts fail', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku');
+    server.script(c.Aku ?? '', 500);
+
+    const response = await fanout(
+      sqsEvent([sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'again'), { receiveCount: 2 })]),
+      context,
+    );
+
+    expect(response.batchItemFailures).toHaveLength(1);
+    const [line] = logs.metrics();
+    expect(line).toMatchObject({ Deliveries: 1, FailedPosts: 1, EventRetries: 1 });
+    expect(line).not.toHaveProperty('DeliveryLag');
+  });
+
+  it('counts an event parked in the dead-letter queue on its last attempt', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku');
+    server.script(c.Aku ?? '', 500);
+
+    const response = await fanout(
+      sqsEvent([sqsFifoRecord(messageEvent(roomId, c.Mikki ?? '', 'Mikki', 'last'), { receiveCount: 3 })]),
+      context,
+    );
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(logs.metrics()[0]).toMatchObject({ ParkedEvents: 1, FailedPosts: 1, EventRetries: 1 });
+    await drainQueue(aws.sqs, deadLetterQueueUrlOf(queueUrl));
   });
 });

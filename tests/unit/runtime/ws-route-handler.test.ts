@@ -50,6 +50,19 @@ function harness(run: (request: RouteRequest) => Promise<{ roomId?: string } | u
   return { invoke, logs, lines, metrics };
 }
 
+/** One route invocation rejected with not_in_room, another failed with an unexpected error. */
+async function rejectedAndFailed() {
+  const rejected = harness(async () => {
+    throw new NotInRoomError('1');
+  });
+  const failed = harness(async () => {
+    throw new Error('boom');
+  });
+  await rejected.invoke(frame);
+  await failed.invoke(frame);
+  return { rejected, failed };
+}
+
 const errorOf = (result: APIGatewayProxyStructuredResultV2) => JSON.parse(result.body ?? '') as ServerEvent;
 const frame = { action: 'sendmessage', roomId: '1', message: 'Hei' };
 
@@ -123,15 +136,7 @@ describe('wsRoute', () => {
   });
 
   it('counts a rejection by route and error code, and a failure as a route error', async () => {
-    const rejected = harness(async () => {
-      throw new NotInRoomError('1');
-    });
-    const failed = harness(async () => {
-      throw new Error('boom');
-    });
-
-    await rejected.invoke(frame);
-    await failed.invoke(frame);
+    const { rejected, failed } = await rejectedAndFailed();
 
     expect(rejected.metrics()).toEqual([
       expect.objectContaining({ Route: 'sendmessage', Code: 'not_in_room', MessagesRejected: 1 }),
@@ -247,15 +252,7 @@ describe('wsRoute', () => {
   });
 
   it('logs a rejection at info with its code, and a failure at error with the exception', async () => {
-    const rejected = harness(async () => {
-      throw new NotInRoomError('1');
-    });
-    const failed = harness(async () => {
-      throw new Error('boom');
-    });
-
-    await rejected.invoke(frame);
-    await failed.invoke(frame);
+    const { rejected, failed } = await rejectedAndFailed();
 
     expect(rejected.logs()).toEqual([
       expect.objectContaining({ level: 'INFO', message: 'rejected', code: 'not_in_room' }),
