@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../local/template-model';
-import type { ColdStartRow } from './cold-start';
+import type { ColdStartRow, ObservabilityRow } from './cold-start';
 import type { CostRow } from './cost';
 import type { E2eRow } from './e2e-types';
 import type { FanoutRow } from './fanout';
@@ -14,7 +14,7 @@ export interface BenchResults {
   machine: { cpus: number; cpuModel: string; memoryGiB: number; platform: string; node: string };
   fanout?: FanoutRow[];
   cost?: CostRow[];
-  coldStart?: { rows: ColdStartRow[]; layer: string };
+  coldStart?: { rows: ColdStartRow[]; layer: string; observability?: ObservabilityRow[] };
   e2e?: E2eRow;
 }
 
@@ -158,6 +158,20 @@ export function renderBenchmarks(r: BenchResults): string {
       `- Goal: no function carries SDK clients it does not use — ${verdict(extra.length === 0)}${extra.length ? ` (${extra.map((e) => e.functionId).join(', ')})` : ''}.`,
       '',
     );
+    const observability = r.coldStart.observability ?? [];
+    if (observability.length > 0) {
+      out.push(
+        '### Logger and metrics',
+        '',
+        'The same handler bundled bare, with the project’s logger and EMF metrics, and with Powertools Logger and Metrics (bundled); cost = median init minus the bare handler’s (docs/operations.md).',
+        '',
+        table(
+          ['variant', 'bundle (KB)', 'init median (ms)', 'init p90 (ms)', 'cost (ms)'],
+          observability.map((o) => [o.variant, o.bundleKb, o.initMedianMs, o.initP90Ms, o.costMs]),
+        ),
+        '',
+      );
+    }
   }
 
   if (r.e2e) {

@@ -94,6 +94,7 @@ async function main(): Promise<void> {
     console.log('\n## 3. Cold start');
     results.coldStart = await runColdStartBench(quick ? 3 : 20);
     console.table(results.coldStart.rows.map((r) => ({ ...r, sdkClients: r.sdkClients.join(' ') })));
+    console.table(results.coldStart.observability);
     lap('cold start', scenarioStarted);
   }
   scenarioStarted = Date.now();

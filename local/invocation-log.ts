@@ -1,9 +1,12 @@
 /**
  * The local stack's log: one readable line per invocation (time, route or trigger, function,
- * connection, status, duration), errors followed by their stack. Secrets never reach it:
- * `Auth=` query values and the configured tokens are replaced by [redacted] in every line,
- * the functions' own output included.
+ * connection, status, duration), errors followed by their stack. Secrets never reach it: the
+ * functions' JSON lines are redacted as the handlers' logger does (secret-looking keys at any
+ * depth), and every line has `Auth=`/`token=` values, bearer tokens, JWTs and the configured
+ * tokens replaced by [redacted].
  */
+import { redact, redactText } from '../functions/shared/runtime/logger';
+import { isMetricsLine } from '../functions/shared/runtime/metrics';
 import type { InvokeOutcome } from './functions';
 
 export type LogSink = (line: string) => void;
@@ -35,19 +38,44 @@ export function invocationLines(entry: InvocationEntry): string[] {
   return [line, `    ${errorType}: ${errorMessage}`, ...stack.map((t) => `    ${t.trim()}`)];
 }
 
-/** A sink that redacts `Auth=` values and the given secrets before writing. */
+/** Redacts one line: a JSON object as the handlers' logger does, any other text by pattern. */
+export function redactLine(line: string): string {
+  const trimmed = line.trim();
+  if (trimmed.startsWith('{')) {
+    try {
+      return JSON.stringify(redact(JSON.parse(trimmed)));
+    } catch {
+      // Not JSON after all: redacted as text below.
+    }
+  }
+  return redactText(line);
+}
+
+/** A sink that redacts every line (`redactLine`) and the given secrets before writing. */
 export function redactingSink(sink: LogSink, secrets: string[]): LogSink {
   const literal = secrets.filter((s) => s.length >= 4);
   return (line) => {
-    let safe = line.replace(/([?&]Auth=)[^&\s"']*/gi, '$1[redacted]');
+    let safe = redactText(line);
     for (const secret of literal) safe = safe.split(secret).join('[redacted]');
     sink(safe);
   };
 }
 
+/** An Embedded Metric Format line, shortened to its metric values: `metrics Route=… Name=value …`. */
+function metricsSummary(entry: Record<string, unknown>): string {
+  const directives = (
+    entry._aws as { CloudWatchMetrics?: { Dimensions?: string[][]; Metrics?: { Name: string }[] }[] }
+  ).CloudWatchMetrics;
+  const dimensions = [...new Set((directives ?? []).flatMap((d) => (d.Dimensions ?? []).flat()))];
+  const names = (directives ?? []).flatMap((d) => (d.Metrics ?? []).map((m) => m.Name));
+  const show = (name: string) => `${name}=${JSON.stringify(entry[name])}`;
+  return ['metrics', ...dimensions.map(show), ...names.map(show)].join(' ');
+}
+
 /**
  * A function's own output line (the handlers log JSON): shown when `mode` is 'all', or when
- * it is a warning or an error; an error's stack follows on its own lines.
+ * it is a warning or an error; an error's stack follows on its own lines. Metrics lines (EMF)
+ * are shown, shortened, in 'all' mode only. JSON lines are redacted (`redactLine`).
  */
 export function functionOutputLines(
   functionId: string,
@@ -55,14 +83,20 @@ export function functionOutputLines(
   mode: 'all' | 'errors' | 'none',
 ): string[] {
   if (mode === 'none') return [];
-  let parsed: { level?: string; error?: { stack?: string } } | undefined;
+  let parsed: Record<string, unknown> | undefined;
   try {
-    parsed = JSON.parse(line) as typeof parsed;
+    const value: unknown = JSON.parse(line);
+    parsed =
+      typeof value === 'object' && value !== null ? (redact(value) as Record<string, unknown>) : undefined;
   } catch {
     parsed = undefined;
   }
-  const level = parsed?.level ?? 'info';
-  if (mode === 'errors' && level !== 'error' && level !== 'warn' && parsed) return [];
-  const stack = typeof parsed?.error?.stack === 'string' ? parsed.error.stack.split('\n').slice(1) : [];
-  return [`    ${functionId} | ${line}`, ...stack.map((s) => `    ${functionId} |   ${s.trim()}`)];
+  if (parsed && isMetricsLine(parsed))
+    return mode === 'all' ? [`    ${functionId} | ${metricsSummary(parsed)}`] : [];
+  const level = typeof parsed?.level === 'string' ? parsed.level.toUpperCase() : 'INFO';
+  if (mode === 'errors' && parsed && !['WARN', 'ERROR', 'FATAL'].includes(level)) return [];
+  const error = parsed?.error as { stack?: unknown } | undefined;
+  const stack = typeof error?.stack === 'string' ? error.stack.split('\n').slice(1) : [];
+  const shown = parsed ? JSON.stringify(parsed) : redactText(line);
+  return [`    ${functionId} | ${shown}`, ...stack.map((s) => `    ${functionId} |   ${s.trim()}`)];
 }

@@ -5,12 +5,15 @@
  * stack (table, queue, @connections URL, tokens); `--env-vars` takes SAM's env.json format
  * ({ "<FunctionLogicalId>": { "VAR": "value" }, "Parameters": { … } }) to override some of it.
  * The result is printed as JSON on stdout, the function's logs on stderr; a function error
- * exits 1.
+ * exits 1. Both are redacted as the local stack's log is (local/invocation-log.ts): tokens
+ * under secret-looking keys at any depth, in `?Auth=` values, and the stack's own tokens.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { redact } from '../functions/shared/runtime/logger';
 import { LocalFunctions } from './functions';
+import { redactingSink, redactLine } from './invocation-log';
 import { localFunctionName, resolveFunctionEnv } from './local-resources';
 import { readStackFile } from './stack-file';
 import { loadTemplateModel, REPO_ROOT } from './template-model';
@@ -47,6 +50,9 @@ async function main(): Promise<number> {
       `template.yaml has no function ${functionId}; it has ${Object.keys(model.functions).join(', ')}`,
     );
   }
+  const secrets = [stack.chatToken, stack.adminToken];
+  const stderr = redactingSink((line) => process.stderr.write(`${line}\n`), secrets);
+  const stdout = redactingSink((line) => process.stdout.write(`${line}\n`), secrets);
   const event = eventFile ? readJson(eventFile) : {};
   const overrides = values['env-vars']
     ? ((readJson(values['env-vars']) as Record<string, Record<string, string>>)[functionId] ?? {})
@@ -59,15 +65,15 @@ async function main(): Promise<number> {
       env: resolveFunctionEnv(model, model_, stack.resources, overrides),
     }),
     buildDir: path.join(REPO_ROOT, '.cache', 'local-build', `invoke-${process.pid}`),
-    output: (_id, line) => process.stderr.write(`${line}\n`),
+    output: (_id, line) => stderr(redactLine(line)),
   });
   try {
     const outcome = await functions.invoke(functionId, event);
     const timing =
       `${functionId} ${outcome.requestId}: ${outcome.durationMs} ms` +
       (outcome.initMs !== undefined ? ` (init ${outcome.initMs} ms)` : '');
-    process.stderr.write(`END ${timing}\n`);
-    process.stdout.write(`${JSON.stringify(outcome.ok ? outcome.result : outcome.error, null, 2)}\n`);
+    stderr(`END ${timing}`);
+    stdout(JSON.stringify(redact(outcome.ok ? outcome.result : outcome.error), null, 2));
     return outcome.ok ? 0 : 1;
   } finally {
     await functions.stop();

@@ -1,10 +1,13 @@
 /**
  * Serves the web client's build (web/dist) at `/` on the gateway's port: index.html and its
- * assets, nothing outside the folder.
+ * assets, nothing outside the folder. An HTML page goes out with its Content-Security-Policy as
+ * a header too: the policy web/build.ts wrote into the page's meta tag, plus
+ * `frame-ancestors 'none'` (no framing; a meta tag cannot say that).
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
+import { contentSecurityPolicy, policyOf } from '../web/csp';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -48,11 +51,16 @@ export function serveStatic(
   const file = path.resolve(root, `.${relative.endsWith('/') ? `${relative}index.html` : relative}`);
   if (file !== root && !file.startsWith(`${root}${path.sep}`)) return false;
   if (!existsSync(file) || !statSync(file).isFile()) return false;
+  const extension = path.extname(file).toLowerCase();
+  const policy =
+    extension === '.html' ? (policyOf(readFileSync(file, 'utf8')) ?? contentSecurityPolicy()) : undefined;
   res.writeHead(200, {
-    'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+    'content-type': TYPES[extension] ?? 'application/octet-stream',
     'content-length': statSync(file).size,
     'cache-control': 'no-cache',
     'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    ...(policy ? { 'content-security-policy': `${policy}; frame-ancestors 'none'` } : {}),
   });
   if (req.method === 'HEAD') res.end();
   else createReadStream(file).pipe(res);

@@ -6,11 +6,14 @@
  *   npm run build:web -- --out /tmp/site
  *
  * The local gateway calls `buildWeb('web/dist')` at startup and serves the folder. A page built
- * without `--endpoint` can still be pointed anywhere with `?endpoint=wss://…` or its form field.
+ * with `--endpoint` connects only there (its Content-Security-Policy allows that origin alone, and
+ * `?endpoint=` in its URL is ignored); one built without it can be pointed anywhere with
+ * `?endpoint=wss://…` (it then warns when that is not its own host) or its form field.
  */
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { contentSecurityPolicy, withPolicy } from './csp';
 
 export interface BuildWebOptions {
   minify?: boolean;
@@ -52,7 +55,9 @@ export async function buildWeb(outDir: string, options: BuildWebOptions = {}): P
       outfile: path.join(out, 'styles.css'),
       target: ['chrome100', 'firefox100', 'safari15'],
     }),
-    copyFile(path.join(WEB_DIR, 'index.html'), path.join(out, 'index.html')),
+    readFile(path.join(WEB_DIR, 'index.html'), 'utf8').then((html) =>
+      writeFile(path.join(out, 'index.html'), withPolicy(html, contentSecurityPolicy(endpoint))),
+    ),
   ]);
 }
 

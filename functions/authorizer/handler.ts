@@ -3,7 +3,7 @@
  * parameter is missing (it is the identity source); a wrong token gets a Deny (403). The
  * role travels in the policy context to `$connect`.
  */
-import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { authConfig } from '../shared/runtime/config.js';
 import { createLogger } from '../shared/runtime/logger.js';
 import { authorize } from '../shared/use-cases/authorize.js';
@@ -13,12 +13,14 @@ const logger = createLogger('chat-authorizer');
 
 export const handler = async (
   event: APIGatewayRequestAuthorizerEvent,
+  context?: Context,
 ): Promise<APIGatewayAuthorizerResult> => {
+  logger.addContext(context);
   const role = authorize(tokens, event.queryStringParameters?.Auth);
   logger.info(role ? 'allow' : 'deny', {
     route: '$connect',
     role,
-    requestId: event.requestContext.requestId,
+    apiRequestId: event.requestContext.requestId,
   });
   return {
     principalId: role ?? 'anonymous',

@@ -1,5 +1,5 @@
 /** `$connect`: records the (already authorized) connection and its role. Non-2xx refuses the handshake. */
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { DynamoDbConnectionRegistry } from '../shared/adapters/dynamodb/connection-registry.js';
 import type { Role } from '../shared/ports.js';
 import { tableConfig } from '../shared/runtime/config.js';
@@ -14,7 +14,8 @@ type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
   requestContext: { authorizer?: { role?: string; principalId?: string; name?: string } };
 };
 
-export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResultV2> => {
+export const handler = async (event: ConnectEvent, context?: Context): Promise<APIGatewayProxyResultV2> => {
+  logger.addContext(context);
   const { connectionId, connectedAt, authorizer } = event.requestContext as ConnectEvent['requestContext'] & {
     connectedAt?: number;
   };

@@ -11,6 +11,7 @@ export const handler = async (
   event: APIGatewayProxyWebsocketEventV2,
   context?: Context,
 ): Promise<APIGatewayProxyResultV2> => {
+  logger.addContext(context);
   const { connectionId } = event.requestContext;
   const log = logger.child({ route: '$disconnect', connectionId });
   const deadline = Date.now() + Math.max(0, (context?.getRemainingTimeInMillis?.() ?? 10_000) - 2000);

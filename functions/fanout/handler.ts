@@ -16,6 +16,7 @@ import { parseRoomEvent } from '../shared/domain/room-events.js';
 import { fanoutConfig, queueConfig } from '../shared/runtime/config.js';
 import { CountedFailure, parkAfterFailures, processFifoBatch } from '../shared/runtime/fifo-batch.js';
 import { createLogger } from '../shared/runtime/logger.js';
+import { createMetrics } from '../shared/runtime/metrics.js';
 import {
   dynamoDbClient,
   failureCounter,
@@ -25,6 +26,8 @@ import {
 } from '../shared/runtime/room-deps.js';
 import {
   DeadlineReachedError,
+  DeliveryFailedError,
+  type DeliveryReport,
   type FanoutDeps,
   handleRoomEvent,
 } from '../shared/use-cases/deliver-room-event.js';
@@ -56,10 +59,24 @@ const failures = failureCounter(ddb);
 const deadLetters = new SqsDeadLetterQueue(sqs, config.deadLetterQueueUrl);
 const schedule = new SqsRetrySchedule(sqs, queueUrl);
 const logger = createLogger('chat-fanout');
+const metrics = createMetrics({ service: 'chat-fanout' });
+
+/** The fanout's metrics (docs/operations.md), from one record's delivery report. */
+function countDeliveries(report: DeliveryReport, started: number, acceptedAt?: string): void {
+  metrics.count('Deliveries', report.delivered);
+  metrics.count('GoneConnections', report.gone.length);
+  metrics.count('FailedPosts', report.failed);
+  metrics.sample('RoomSize', report.delivered + report.gone.length + report.failed, 'Count');
+  metrics.timing('FanoutDuration', Date.now() - started);
+  // Delivery lag: from the route accepting the event (its `at`) to the last post.
+  const accepted = acceptedAt ? Date.parse(acceptedAt) : Number.NaN;
+  if (report.failed === 0 && Number.isFinite(accepted)) metrics.timing('DeliveryLag', Date.now() - accepted);
+}
 
 type FanoutRecord = SQSRecord & { groupId: string; receiveCount: number };
 
 export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
   const remaining = context?.getRemainingTimeInMillis?.() ?? 30_000;
   const deadline = Date.now() + Math.max(0, remaining - margin(remaining, POSTING_MARGIN));
   const lastStart = deadline - margin(remaining, START_MARGIN);
@@ -71,63 +88,77 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
 
   const deliver = async (record: FanoutRecord) => {
     const started = Date.now();
+    if (record.receiveCount > 1) metrics.count('EventRetries');
     const roomEvent = parseRoomEvent(record.body);
-    const report = await handleRoomEvent(deps, roomEvent, { deadline });
+    const report = await handleRoomEvent(deps, roomEvent, { deadline }).catch((error: unknown) => {
+      if (error instanceof DeliveryFailedError) countDeliveries(error.report, started);
+      throw error;
+    });
+    countDeliveries(report, started, roomEvent.at);
     logger.info(report.dropped ? 'dropped' : 'delivered', {
       eventId: roomEvent.id,
       kind: roomEvent.kind,
       roomId: 'roomId' in roomEvent ? roomEvent.roomId : undefined,
+      // The sender of a message, the subject of joined/left (docs/operations.md's "why did X not get Y").
+      connectionId: 'connectionId' in roomEvent ? roomEvent.connectionId : undefined,
       seq: report.seq,
       reason: report.dropped,
       delivered: report.delivered,
       gone: report.gone.length,
+      ...(report.gone.length > 0 ? { goneConnections: report.gone.slice(0, 50).join(' ') } : {}),
       receiveCount: record.receiveCount,
       durationMs: Date.now() - started,
     });
   };
-  const outcome = await processFifoBatch(
-    records,
-    parkAfterFailures(deliver, {
-      maxAttempts: config.maxAttempts,
-      countFailure: (record) => failures.recordFailure(record.groupId, record.messageId),
-      park: async (record, error) => {
-        await deadLetters.park(record, error);
-        logger.error('parked in the dead-letter queue', {
-          messageId: record.messageId,
-          groupId: record.groupId,
-          receiveCount: record.receiveCount,
-          error,
-        });
-      },
-      counts: (error) => !(error instanceof DeadlineReachedError),
-    }),
-    {
-      canStart: () => Date.now() < lastStart,
-      onFailure: (record, error) =>
-        logger.error('record failed', {
-          messageId: record.messageId,
-          groupId: record.groupId,
-          receiveCount: record.receiveCount,
-          error: error instanceof CountedFailure ? error.original : error,
-          failures: error instanceof CountedFailure ? error.failures : undefined,
-        }),
-    },
-  );
 
-  // Failed events come back after a short backoff; what was not started (out of time, or
-  // behind a failed record in its group) at once: FIFO still holds a group's later records
-  // back until the earlier ones are done.
-  const retries = [
-    ...outcome.failed.map(({ record, error }) => ({
-      receiptHandle: record.receiptHandle,
-      delaySeconds:
-        error instanceof CountedFailure ? Math.min(MAX_BACKOFF_SECONDS, 2 ** (error.failures - 1)) : 0,
-    })),
-    ...outcome.notStarted.map((record) => ({ receiptHandle: record.receiptHandle, delaySeconds: 0 })),
-  ];
-  if (retries.length > 0) {
-    const problems = await schedule.retryAfter(retries);
-    if (problems.length > 0) logger.warn('could not shorten the retry of some records', { problems });
+  try {
+    const outcome = await processFifoBatch(
+      records,
+      parkAfterFailures(deliver, {
+        maxAttempts: config.maxAttempts,
+        countFailure: (record) => failures.recordFailure(record.groupId, record.messageId),
+        park: async (record, error) => {
+          await deadLetters.park(record, error);
+          metrics.count('ParkedEvents');
+          logger.error('parked in the dead-letter queue', {
+            messageId: record.messageId,
+            groupId: record.groupId,
+            receiveCount: record.receiveCount,
+            error,
+          });
+        },
+        counts: (error) => !(error instanceof DeadlineReachedError),
+      }),
+      {
+        canStart: () => Date.now() < lastStart,
+        onFailure: (record, error) =>
+          logger.error('record failed', {
+            messageId: record.messageId,
+            groupId: record.groupId,
+            receiveCount: record.receiveCount,
+            error: error instanceof CountedFailure ? error.original : error,
+            failures: error instanceof CountedFailure ? error.failures : undefined,
+          }),
+      },
+    );
+
+    // Failed events come back after a short backoff; what was not started (out of time, or
+    // behind a failed record in its group) at once: FIFO still holds a group's later records
+    // back until the earlier ones are done.
+    const retries = [
+      ...outcome.failed.map(({ record, error }) => ({
+        receiptHandle: record.receiptHandle,
+        delaySeconds:
+          error instanceof CountedFailure ? Math.min(MAX_BACKOFF_SECONDS, 2 ** (error.failures - 1)) : 0,
+      })),
+      ...outcome.notStarted.map((record) => ({ receiptHandle: record.receiptHandle, delaySeconds: 0 })),
+    ];
+    if (retries.length > 0) {
+      const problems = await schedule.retryAfter(retries);
+      if (problems.length > 0) logger.warn('could not shorten the retry of some records', { problems });
+    }
+    return { batchItemFailures: outcome.batchItemFailures };
+  } finally {
+    metrics.flush(context);
   }
-  return { batchItemFailures: outcome.batchItemFailures };
 };

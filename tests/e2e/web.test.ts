@@ -6,9 +6,14 @@
  * UPDATE_SCREENSHOT=1 npm run test:e2e -- web   # also rewrites docs/screenshot-chat.png
  * E2E_LOG=1 npm run test:e2e -- web             # prints the local gateway's invocation log
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { startLocalChat } from '../../local/stack';
+import { serveStatic } from '../../local/static-files';
 import { buildWeb } from '../../web/build';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -50,7 +55,7 @@ interface Person {
 }
 
 /** Opens the page in a fresh context; records every WebSocket it opens and every dialog. */
-async function openPage(width = 1100, height = 720): Promise<Person> {
+async function openPage(width = 1100, height = 720, url = stack.httpUrl): Promise<Person> {
   const context = await browser.newContext({
     viewport: { width, height },
     locale: 'en-GB',
@@ -74,7 +79,7 @@ async function openPage(width = 1100, height = 720): Promise<Person> {
     dialogs.push(dialog.message());
     void dialog.dismiss();
   });
-  await page.goto(stack.httpUrl);
+  await page.goto(url);
   return {
     page,
     dialogs,
@@ -227,6 +232,139 @@ describe('web client', () => {
     expect(await person.page.locator('#members').isVisible()).toBe(true);
   });
 });
+
+/** Serves a separate build of the page (e.g. one with an endpoint built in) on its own port. */
+async function servePage(options: { endpoint?: string }): Promise<{ url: string; close(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'chat-web-'));
+  await buildWeb(dir, options);
+  const server: Server = createServer((req, res) => {
+    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    if (!serveStatic(dir, req, res, pathname)) res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The URLs of the WebSockets the page opened (tokens included: the test's own browser). */
+const socketUrls = (page: Page) =>
+  page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.map((s) => s.url));
+
+describe('web page security', () => {
+  const EVIL = 'wss://evil.example/steal';
+
+  it('ignores ?endpoint= when an endpoint is built in, so a crafted link cannot take the token elsewhere', async () => {
+    const site = await servePage({ endpoint: stack.wsUrl });
+    try {
+      const admin = await openPage(1100, 720, `${site.url}?endpoint=${encodeURIComponent(EVIL)}`);
+      const endpoint = admin.page.getByRole('textbox', { name: 'WebSocket endpoint' });
+
+      expect(await endpoint.inputValue()).toBe(stack.wsUrl);
+      expect(await endpoint.getAttribute('readonly')).not.toBeNull();
+      expect(await admin.page.locator('#endpoint-warning').isVisible()).toBe(false);
+
+      await connect(admin, 'Roope', stack.adminToken);
+      await admin.page.locator('#status', { hasText: 'Connected' }).waitFor(WAIT);
+      const urls = await socketUrls(admin.page);
+      expect(urls.length).toBeGreaterThan(0);
+      for (const url of urls) expect(new URL(url).host).toBe(new URL(stack.wsUrl).host);
+    } finally {
+      await site.close();
+    }
+  });
+
+  it('uses ?endpoint= when none is built in, and warns when it names another host', async () => {
+    const foreign = await openPage(1100, 720, `${stack.httpUrl}/?endpoint=${encodeURIComponent(EVIL)}`);
+    const own = await openPage(1100, 720, `${stack.httpUrl}/?endpoint=${encodeURIComponent(stack.wsUrl)}`);
+    const warning = foreign.page.locator('#endpoint-warning');
+
+    expect(await foreign.page.getByRole('textbox', { name: 'WebSocket endpoint' }).inputValue()).toBe(EVIL);
+    await warning.waitFor({ state: 'visible', ...WAIT });
+    expect(await warning.textContent()).toMatch(/evil\.example.*token/);
+    expect(await own.page.locator('#endpoint-warning').isVisible()).toBe(false);
+  });
+
+  it('serves the page with a Content-Security-Policy that allows no inline script', async () => {
+    const { page, violations } = await openRecordingViolations();
+
+    const response = await page.goto(stack.httpUrl);
+    const header = response?.headers()['content-security-policy'] ?? '';
+    const meta = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+    await page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.__inlineRan = true;';
+      document.body.append(script);
+    });
+
+    expect(header).toMatch(/script-src 'self'(;|$)/);
+    expect(header).toContain("frame-ancestors 'none'");
+    expect(header).not.toContain('unsafe-inline');
+    expect(meta).toMatch(/script-src 'self'(;|$)/);
+    await waitUntil(() => violations.includes('script-src-elem'));
+    expect(
+      await page.evaluate(() => (window as unknown as { __inlineRan?: boolean }).__inlineRan),
+    ).toBeUndefined();
+  });
+
+  it('lets a page with a built-in endpoint open WebSockets to that endpoint only', async () => {
+    const site = await servePage({ endpoint: stack.wsUrl });
+    try {
+      const { page, violations } = await openRecordingViolations();
+      await page.goto(site.url);
+      // The same local gateway under another name: a working endpoint, but not the built-in one.
+      const elsewhere = `ws://localhost:${new URL(stack.wsUrl).port}/?Auth=${stack.chatToken}`;
+
+      const meta = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+      const outcome = await page.evaluate(
+        (url) =>
+          new Promise<string>((resolve) => {
+            try {
+              const socket = new WebSocket(url);
+              socket.onerror = () => resolve('error');
+              socket.onopen = () => resolve('open');
+            } catch (error) {
+              resolve((error as Error).name);
+            }
+          }),
+        elsewhere,
+      );
+
+      expect(outcome).not.toBe('open');
+      await waitUntil(() => violations.includes('connect-src'));
+      expect(meta).toContain(`connect-src ${new URL(stack.wsUrl).origin};`);
+    } finally {
+      await site.close();
+    }
+  });
+});
+
+/** A fresh page that records the directive of every Content-Security-Policy violation. */
+async function openRecordingViolations(): Promise<{ page: Page; violations: string[] }> {
+  const context = await browser.newContext();
+  contexts.push(context);
+  const page = await context.newPage();
+  const violations: string[] = [];
+  await page.exposeFunction('reportViolation', (directive: string) => violations.push(directive));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) =>
+      (window as unknown as { reportViolation(d: string): void }).reportViolation(event.effectiveDirective),
+    );
+  });
+  return { page, violations };
+}
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + WAIT.timeout;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 async function waitForMembers(page: Page, expected: string[]): Promise<void> {
   const deadline = Date.now() + WAIT.timeout;

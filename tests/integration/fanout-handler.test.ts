@@ -2,7 +2,8 @@
  * The real fanout handler module (functions/fanout/handler.ts, loaded as Lambda would load it)
  * against DynamoDB Local, the local SQS server and the local @connections server: the room's
  * sequencer (seq, redelivery, dropped events), delivery, pruning on 410, retries, partial
- * batch failures under the FIFO group rule, parking, the deadline and the retry backoff.
+ * batch failures under the FIFO group rule, parking, the deadline and the retry backoff; and
+ * the metrics and log fields docs/operations.md relies on.
  */
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -422,7 +423,7 @@ describe('throttling and server errors', () => {
     expect(failedIds(response)).toEqual([poison.messageId, after.messageId]);
     expect(received(must(d.Aku).connectionId)).toHaveLength(1);
     expect(logs.entries()).toContainEqual(
-      expect.objectContaining({ level: 'error', message: 'record failed', messageId: poison.messageId }),
+      expect.objectContaining({ level: 'ERROR', message: 'record failed', messageId: poison.messageId }),
     );
   });
 });
@@ -448,7 +449,7 @@ describe(`parking after ${MAX_ATTEMPTS} failed attempts`, () => {
     expect(parked[0]?.Attributes?.MessageGroupId).toBe(`room:${roomId}`);
     expect(logs.entries()).toContainEqual(
       expect.objectContaining({
-        level: 'error',
+        level: 'ERROR',
         message: 'parked in the dead-letter queue',
         messageId: poison.messageId,
       }),
@@ -543,4 +544,110 @@ it('logs one line per delivered record, with its seq and without the message tex
     expect.objectContaining({ message: 'delivered', kind: 'message', roomId, seq: 2, delivered: 1, gone: 0 }),
   ]);
   expect(logs.text()).not.toContain('private words');
+});
+
+describe('fanout metrics and delivery log (docs/operations.md)', () => {
+  const context = {
+    awsRequestId: 'req-metrics',
+    functionName: 'chat-FanoutFunction',
+    getRemainingTimeInMillis: () => 30_000,
+  } as unknown as Context;
+  const sentAt = (roomId: string, from: Member, text: string, at: Date) =>
+    roomEventFixture(
+      {
+        kind: 'message',
+        roomId,
+        connectionId: from.connectionId,
+        entryId: from.entryId,
+        from: from.nickname,
+        fromId: `f-${from.nickname}`,
+        message: text,
+      },
+      { at: at.toISOString() },
+    );
+
+  it('flushes one metrics line per invocation: deliveries, gone, duration, lag and room size', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku', 'Hessu');
+    server.script(must(c.Hessu).connectionId, 410);
+    logs.restore();
+    logs = captureStdout();
+
+    await fanout(
+      sqsEvent([sqsFifoRecord(sentAt(roomId, must(c.Mikki), 'hei', new Date(Date.now() - 1500)))]),
+      context,
+    );
+
+    const lines = logs.metrics();
+    expect(lines).toHaveLength(1);
+    const [line] = lines;
+    expect(line).toMatchObject({
+      _aws: { CloudWatchMetrics: [expect.objectContaining({ Dimensions: [[]] })] },
+      Deliveries: 2,
+      GoneConnections: 1,
+      FailedPosts: 0,
+      RoomSize: 3,
+      function_request_id: 'req-metrics',
+    });
+    expect(line?.FanoutDuration).toEqual(expect.any(Number));
+    expect(line?.DeliveryLag).toBeGreaterThanOrEqual(1500);
+    const text = JSON.stringify(lines);
+    for (const id of [roomId, ...Object.values(c).map((m) => m.connectionId)]) expect(text).not.toContain(id);
+  });
+
+  it('logs the delivery with the event id, its seq, the sender and the gone connections', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku', 'Hessu');
+    server.script(must(c.Hessu).connectionId, 410);
+    const event = message(roomId, must(c.Mikki), 'hei');
+
+    await fanout(sqsEvent([sqsFifoRecord(event)]), context);
+
+    expect(logs.entries()).toContainEqual(
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'delivered',
+        eventId: event.id,
+        seq: 4,
+        roomId,
+        connectionId: must(c.Mikki).connectionId,
+        goneConnections: must(c.Hessu).connectionId,
+        function_request_id: 'req-metrics',
+      }),
+    );
+  });
+
+  it('counts failed posts and a retried event, and leaves the lag out while posts fail', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku');
+    server.script(must(c.Aku).connectionId, 500);
+    logs.restore();
+    logs = captureStdout();
+
+    const response = await fanout(
+      sqsEvent([sqsFifoRecord(message(roomId, must(c.Mikki), 'again'), { receiveCount: 2 })]),
+      context,
+    );
+
+    expect(response.batchItemFailures).toHaveLength(1);
+    const [line] = logs.metrics();
+    expect(line).toMatchObject({ Deliveries: 1, FailedPosts: 1, EventRetries: 1 });
+    expect(line).not.toHaveProperty('DeliveryLag');
+  });
+
+  it(`counts an event parked in the dead-letter queue after ${MAX_ATTEMPTS} failed attempts`, async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku');
+    server.script(must(c.Aku).connectionId, 500);
+    const record = sqsFifoRecord(message(roomId, must(c.Mikki), 'last'));
+    for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) await fanout(sqsEvent([record]), context);
+    logs.restore();
+    logs = captureStdout();
+
+    const response = await fanout(sqsEvent([record]), context);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(logs.metrics()[0]).toMatchObject({ ParkedEvents: 1, FailedPosts: 1 });
+    await drainQueue(aws.sqs, deadLetterQueueUrlOf(queueUrl));
+  });
 });

@@ -210,7 +210,7 @@ describe('$connect', () => {
       const result = await broken(connectEvent({ connectionId: connectionIdFor('x') }));
 
       expect(result.statusCode).toBe(500);
-      expect(logs.entries()).toContainEqual(expect.objectContaining({ level: 'error', route: '$connect' }));
+      expect(logs.entries()).toContainEqual(expect.objectContaining({ level: 'ERROR', route: '$connect' }));
     } finally {
       setHandlerEnvironment({
         tableName,

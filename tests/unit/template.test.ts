@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CONNECTION_INDEX } from '../../functions/shared/adapters/dynamodb-connection-store';
+import { CONNECTION_INDEX } from '../../functions/shared/adapters/dynamodb/table-layout';
 import { type CfnResource, type CfnTemplate, loadTemplate, REPO_ROOT } from '../support/cfn-yaml';
 
 const template: CfnTemplate = loadTemplate();
@@ -32,8 +32,17 @@ const functionIds = functions.map(([id]) => id);
 const globals = template.Globals?.Function ?? {};
 const functionProp = (id: string, name: string) => props(id)[name] ?? globals[name];
 
-const ROUTES = ['$connect', '$disconnect', '$default', 'enterroom', 'exitroom', 'sendmessage', 'broadcast'];
-const MESSAGE_ROUTES = ['$default', 'enterroom', 'exitroom', 'sendmessage', 'broadcast'];
+const ROUTES = [
+  '$connect',
+  '$disconnect',
+  '$default',
+  'enterroom',
+  'exitroom',
+  'sendmessage',
+  'history',
+  'broadcast',
+];
+const MESSAGE_ROUTES = ['$default', 'enterroom', 'exitroom', 'sendmessage', 'history', 'broadcast'];
 const API = 'ChatApi';
 
 function routeResource(routeKey: string): [string, CfnResource] {
@@ -150,14 +159,21 @@ describe('the WebSocket API', () => {
     },
   );
 
-  it('deploys a stage named by the Stage parameter automatically, after every route exists', () => {
+  it('deploys a stage named by the Stage parameter automatically, after every route and route response exists', () => {
     const stages = ofType('AWS::ApiGatewayV2::Stage');
     expect(stages).toHaveLength(1);
     const [, stage] = stages[0] as [string, CfnResource];
+    const ofApi = (type: string) =>
+      ofType(type)
+        .filter(([, r]) => refOf(r.Properties?.ApiId) === API)
+        .map(([id]) => id);
 
     expect(refOf(stage.Properties?.StageName)).toBe('Stage');
     expect(stage.Properties?.AutoDeploy).toBe(true);
-    expect(new Set(list(stage.DependsOn ?? []))).toEqual(new Set(ROUTES.map((r) => routeResource(r)[0])));
+    expect(ofApi('AWS::ApiGatewayV2::RouteResponse').length).toBeGreaterThanOrEqual(MESSAGE_ROUTES.length);
+    expect(new Set(list(stage.DependsOn ?? []))).toEqual(
+      new Set([...ofApi('AWS::ApiGatewayV2::Route'), ...ofApi('AWS::ApiGatewayV2::RouteResponse')]),
+    );
   });
 });
 
@@ -220,10 +236,32 @@ describe('the room events queue', () => {
     expect(template.Parameters?.MaxReceiveCount?.Default).toBeGreaterThanOrEqual(1);
   });
 
-  it('tells the fanout the same maxReceiveCount and the dead-letter queue, so it can park a record on its last attempt', () => {
+  it('tells the fanout how many failed attempts before it parks an event, and the dead-letter queue', () => {
     const env = (props('FanoutFunction').Environment as { Variables: Record<string, unknown> }).Variables;
-    expect(refOf(env.MAX_RECEIVE_COUNT)).toBe('MaxReceiveCount');
+    expect(refOf(env.MAX_ATTEMPTS)).toBe('MaxAttempts');
     expect(refOf(env.DEAD_LETTER_QUEUE_URL)).toBe(dlqId);
+  });
+
+  it("keeps SQS's redrive a backstop: a record behind a failing one may be received MaxAttempts x BatchSize times before its own turn", () => {
+    const events = Object.values((props('FanoutFunction').Events ?? {}) as Record<string, CfnResource>);
+    const batchSize = Number((events[0]?.Properties as { BatchSize?: unknown } | undefined)?.BatchSize);
+    const attempts = Number(template.Parameters?.MaxAttempts?.Default);
+    expect(Number(template.Parameters?.MaxReceiveCount?.Default)).toBeGreaterThanOrEqual(
+      attempts * batchSize,
+    );
+  });
+
+  it('lets the fanout bring a failed record back sooner (ChangeMessageVisibility on the room events queue only)', () => {
+    const statements = statementsOf('FanoutFunction').filter((s) =>
+      list(s.Action).includes('sqs:ChangeMessageVisibility'),
+    );
+    expect(statements.flatMap((s) => list(s.Resource)).map(getAtt)).toEqual([['RoomEventsQueue', 'Arn']]);
+  });
+
+  it('keeps room events for the history retention (HistoryRetentionDays, 7 by default)', () => {
+    const env = (props('FanoutFunction').Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(refOf(env.HISTORY_RETENTION_DAYS)).toBe('HistoryRetentionDays');
+    expect(template.Parameters?.HistoryRetentionDays).toMatchObject({ Default: 7, MinValue: 1 });
   });
 
   it('keeps messages invisible for at least six times the fanout timeout', () => {
@@ -328,13 +366,54 @@ describe('the functions', () => {
     }
   });
 
-  it.each(functionIds)('%s has a log group with retention', (id) => {
-    const groups = ofType('AWS::Logs::LogGroup').filter(
-      ([, g]) => subText(g.Properties?.LogGroupName) === `/aws/lambda/\${${id}}`,
-    );
+  it.each(functionIds)(
+    '%s logs JSON to its own log group, named for the stack (not /aws/lambda/<function>), with retention',
+    (id) => {
+      const logging = {
+        ...(globals.LoggingConfig as Record<string, unknown>),
+        ...(props(id).LoggingConfig as Record<string, unknown>),
+      };
+      const groupId = refOf(logging.LogGroup) ?? '';
+      const group = props(groupId);
 
-    expect(groups).toHaveLength(1);
-    expect(groups[0]?.[1].Properties?.RetentionInDays).toBeDefined();
+      expect(resources[groupId]?.Type).toBe('AWS::Logs::LogGroup');
+      expect(subText(group.LogGroupName)).toMatch(/^\/chat\/\$\{AWS::StackName\}\/[a-z]+$/);
+      expect(refOf(group.RetentionInDays)).toBe('LogRetentionInDays');
+      expect(logging.LogFormat).toBe('JSON');
+      expect(refOf(logging.ApplicationLogLevel)).toBe('LogLevel');
+    },
+  );
+
+  it('gives every function a log group of its own', () => {
+    const groups = functionIds.map((id) =>
+      refOf((props(id).LoggingConfig as { LogGroup?: unknown })?.LogGroup),
+    );
+    const names = ofType('AWS::Logs::LogGroup').map(([, g]) => subText(g.Properties?.LogGroupName));
+
+    expect(new Set(groups).size).toBe(functionIds.length);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('takes the application log level from LoggingConfig only (no LOG_LEVEL variable)', () => {
+    const parameter = template.Parameters?.LogLevel as { Default?: string; AllowedValues?: string[] };
+    const variables = (globals.Environment as { Variables?: Record<string, unknown> }).Variables ?? {};
+
+    expect(parameter.Default).toBe('INFO');
+    expect(parameter.AllowedValues).toEqual(expect.arrayContaining(['DEBUG', 'INFO', 'WARN', 'ERROR']));
+    expect(variables).not.toHaveProperty('LOG_LEVEL');
+    for (const id of functionIds) {
+      expect(
+        (props(id).Environment as { Variables?: object } | undefined)?.Variables ?? {},
+      ).not.toHaveProperty('LOG_LEVEL');
+    }
+  });
+
+  it('makes X-Ray tracing a parameter, off by default', () => {
+    const parameter = template.Parameters?.Tracing as { Default?: string; AllowedValues?: string[] };
+
+    expect(refOf(globals.Tracing)).toBe('Tracing');
+    expect(parameter.Default).toBe('Disabled');
+    expect(parameter.AllowedValues).toEqual(['Disabled', 'Active']);
   });
 
   it.each([
@@ -379,7 +458,7 @@ describe('IAM', () => {
 
   it('allows SQS only to send to the room events queue (and, for the fanout, to its dead-letter queue)', () => {
     for (const [functionId, s] of allStatements.filter(([, s]) =>
-      list(s.Action).some((a) => a.startsWith('sqs:')),
+      list(s.Action).some((a) => a === 'sqs:SendMessage'),
     )) {
       expect(list(s.Action)).toEqual(['sqs:SendMessage']);
       expect(list(s.Resource).map(getAtt)).toEqual(
@@ -393,15 +472,16 @@ describe('IAM', () => {
     }
   });
 
-  it('allows execute-api:ManageConnections only to the fanout, only for POST @connections on this stage', () => {
+  it('allows execute-api:ManageConnections only to the fanout and history, only for POST @connections on this stage', () => {
     const manage = allStatements.filter(([, s]) => list(s.Action).some((a) => a.startsWith('execute-api:')));
 
-    expect(manage.map(([id]) => id)).toEqual(['FanoutFunction']);
-    const [, statement] = manage[0] as (typeof manage)[number];
-    expect(list(statement.Action)).toEqual(['execute-api:ManageConnections']);
-    expect(list(statement.Resource).map(subText)).toEqual([
-      `arn:\${AWS::Partition}:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${${API}}/\${Stage}/POST/@connections/*`,
-    ]);
+    expect(manage.map(([id]) => id).sort()).toEqual(['FanoutFunction', 'HistoryFunction']);
+    for (const [, statement] of manage) {
+      expect(list(statement.Action)).toEqual(['execute-api:ManageConnections']);
+      expect(list(statement.Resource).map(subText)).toEqual([
+        `arn:\${AWS::Partition}:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${${API}}/\${Stage}/POST/@connections/*`,
+      ]);
+    }
   });
 
   it('grants no action outside DynamoDB, SQS and execute-api', () => {
@@ -412,34 +492,48 @@ describe('IAM', () => {
 
   it.each([
     ['ConnectFunction', ['dynamodb:PutItem']],
-    ['DisconnectFunction', ['dynamodb:Query', 'dynamodb:DeleteItem', 'sqs:SendMessage']],
+    [
+      'DisconnectFunction',
+      [
+        'dynamodb:Query',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'sqs:SendMessage',
+      ],
+    ],
     [
       'EnterRoomFunction',
       [
         'dynamodb:ConditionCheckItem',
         'dynamodb:PutItem',
-        'dynamodb:Query',
         'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
         'dynamodb:DeleteItem',
         'sqs:SendMessage',
       ],
     ],
-    [
-      'ExitRoomFunction',
-      [
-        'dynamodb:GetItem',
-        'dynamodb:Query',
-        'dynamodb:DeleteItem',
-        'dynamodb:ConditionCheckItem',
-        'dynamodb:PutItem',
-        'sqs:SendMessage',
-      ],
-    ],
+    ['ExitRoomFunction', ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'sqs:SendMessage']],
     ['SendMessageFunction', ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'sqs:SendMessage']],
+    [
+      'HistoryFunction',
+      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'execute-api:ManageConnections'],
+    ],
     ['BroadcastFunction', ['dynamodb:GetItem', 'sqs:SendMessage']],
     [
       'FanoutFunction',
-      ['dynamodb:Query', 'dynamodb:DeleteItem', 'sqs:SendMessage', 'execute-api:ManageConnections'],
+      [
+        'dynamodb:Query',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:ConditionCheckItem',
+        'sqs:SendMessage',
+        'sqs:ChangeMessageVisibility',
+        'execute-api:ManageConnections',
+      ],
     ],
     ['AuthorizerFunction', []],
     ['DefaultFunction', []],
@@ -484,15 +578,181 @@ describe('parameters and outputs', () => {
     );
   });
 
-  it('outputs the @connections callback URL of the stage', () => {
-    expect(subText(template.Outputs?.ConnectionsUrl?.Value)).toMatch(
-      /^https:\/\/\$\{ChatApi\}\..*\/\$\{Stage\}\/@connections$/,
-    );
+  it('outputs the @connections endpoint as the SDK takes it (the stage URL, without /@connections)', () => {
+    const endpoint = subText(template.Outputs?.ConnectionsEndpoint?.Value);
+    const env = (props('FanoutFunction').Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect(endpoint).toMatch(/^https:\/\/\$\{ChatApi\}\.execute-api\..*\/\$\{Stage\}$/);
+    expect(subText(env.CONNECTIONS_URL)).toBe(endpoint);
+    expect(template.Outputs).not.toHaveProperty('ConnectionsUrl');
   });
 
-  it('outputs the table and queue names', () => {
+  it('outputs the table and queue names, and the URLs of both queues', () => {
     expect(refOf(template.Outputs?.TableName?.Value)).toBe('ChatTable');
     expect(getAtt(template.Outputs?.QueueName?.Value)).toEqual(['RoomEventsQueue', 'QueueName']);
+    expect(refOf(template.Outputs?.QueueUrl?.Value)).toBe('RoomEventsQueue');
+    expect(refOf(template.Outputs?.DeadLetterQueueUrl?.Value)).toBe('RoomEventsDeadLetterQueue');
+  });
+
+  it('outputs the dashboard URL', () => {
+    expect(subText(template.Outputs?.DashboardUrl?.Value)).toMatch(
+      /^https:\/\/.*console\.aws\.amazon\.com\/cloudwatch\/.*\$\{ChatDashboard\}$/,
+    );
+  });
+});
+
+describe('alarms', () => {
+  const alarms = ofType('AWS::CloudWatch::Alarm');
+  const alarm = (id: string) => props(id);
+  /** The metrics an alarm watches: its own, or those of its metric math. */
+  const watched = (id: string) => {
+    const p = alarm(id);
+    if (p.MetricName) return [{ Namespace: p.Namespace, MetricName: p.MetricName, Dimensions: p.Dimensions }];
+    return ((p.Metrics ?? []) as { MetricStat?: { Metric: Record<string, unknown> } }[]).flatMap((m) =>
+      m.MetricStat ? [m.MetricStat.Metric] : [],
+    );
+  };
+  const dimension = (metric: { Dimensions?: unknown }, name: string) =>
+    ((metric.Dimensions ?? []) as { Name: string; Value: unknown }[]).find((d) => d.Name === name)?.Value;
+
+  it('has optional AlarmEmail and AlarmTopicArn parameters, each behind a condition', () => {
+    expect(template.Parameters?.AlarmEmail?.Default).toBe('');
+    expect(template.Parameters?.AlarmTopicArn?.Default).toBe('');
+    expect(template.Conditions).toHaveProperty('HasAlarmEmail');
+    expect(template.Conditions).toHaveProperty('HasAlarmTopicArn');
+    expect(resources.AlarmTopic).toMatchObject({
+      Type: 'AWS::SNS::Topic',
+      Condition: 'HasAlarmEmail',
+      Properties: { Subscription: [{ Protocol: 'email', Endpoint: { Ref: 'AlarmEmail' } }] },
+    });
+  });
+
+  it.each(alarms.map(([id]) => id))(
+    '%s notifies the e-mail topic and the given topic, when there are any',
+    (id) => {
+      const expected = [
+        { 'Fn::If': ['HasAlarmEmail', { Ref: 'AlarmTopic' }, { Ref: 'AWS::NoValue' }] },
+        { 'Fn::If': ['HasAlarmTopicArn', { Ref: 'AlarmTopicArn' }, { Ref: 'AWS::NoValue' }] },
+      ];
+
+      expect(alarm(id).AlarmActions).toEqual(expected);
+      expect(alarm(id).OKActions).toEqual(expected);
+      expect(alarm(id).TreatMissingData).toBe('notBreaching');
+    },
+  );
+
+  it('raises one when anything is in the dead-letter queue', () => {
+    const [id] = alarms.find(
+      ([alarmId]) =>
+        alarm(alarmId).MetricName === 'ApproximateNumberOfMessagesVisible' &&
+        getAtt(dimension(alarm(alarmId), 'QueueName'))?.[0] === 'RoomEventsDeadLetterQueue',
+    ) ?? [''];
+
+    expect(alarm(id)).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('raises one when the oldest room event is older than QueueAgeAlarmSeconds', () => {
+    const [id] = alarms.find(([, a]) => a.Properties?.MetricName === 'ApproximateAgeOfOldestMessage') ?? [''];
+
+    expect(getAtt(dimension(alarm(id), 'QueueName'))).toEqual(['RoomEventsQueue', 'QueueName']);
+    expect(refOf(alarm(id).Threshold)).toBe('QueueAgeAlarmSeconds');
+    expect(template.Parameters?.QueueAgeAlarmSeconds?.Default).toBeGreaterThan(0);
+  });
+
+  it.each(['FanoutFunction', 'AuthorizerFunction'])('raises one on any error of %s', (functionId) => {
+    const found = alarms.filter(
+      ([id]) =>
+        alarm(id).MetricName === 'Errors' && refOf(dimension(alarm(id), 'FunctionName')) === functionId,
+    );
+
+    expect(found).toHaveLength(1);
+    expect(alarm(found[0]?.[0] ?? '')).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('raises one when Lambda throttles any function of the stack (the fanout apart: rooms then deliver late)', () => {
+    const ids = alarms
+      .filter(([alarmId]) => watched(alarmId).some((m) => m.MetricName === 'Throttles'))
+      .map(([alarmId]) => alarmId);
+    const throttled = ids.flatMap((id) => watched(id).map((m) => refOf(dimension(m, 'FunctionName'))));
+
+    expect(new Set(throttled)).toEqual(new Set(functionIds));
+    for (const id of ids) expect(watched(id).length).toBeLessThanOrEqual(10);
+    expect(ids).toContain('FanoutThrottlesAlarm');
+  });
+
+  it('raises one when DynamoDB throttles the chat table', () => {
+    const [id] = alarms.find(([alarmId]) =>
+      watched(alarmId).some((m) => m.MetricName === 'WriteThrottleEvents'),
+    ) ?? [''];
+
+    expect(
+      watched(id)
+        .map((m) => m.MetricName)
+        .sort(),
+    ).toEqual(['ReadThrottleEvents', 'WriteThrottleEvents']);
+    for (const metric of watched(id)) expect(refOf(dimension(metric, 'TableName'))).toBe('ChatTable');
+  });
+});
+
+describe('the dashboard', () => {
+  const dashboards = ofType('AWS::CloudWatch::Dashboard');
+  const body = dashboards[0] ? subText(dashboards[0][1].Properties?.DashboardBody) : '{}';
+  const emitted = [
+    'functions/shared/runtime/ws-route-handler.ts',
+    'functions/fanout/handler.ts',
+    'functions/shared/use-cases/deliver-room-event.ts',
+  ].flatMap((file) =>
+    [
+      ...readFileSync(path.join(REPO_ROOT, file), 'utf8').matchAll(
+        /metrics\.(?:count|timing|sample)\('(\w+)'/g,
+      ),
+    ].map((m) => m[1] as string),
+  );
+
+  it('is one CloudWatch dashboard whose body is JSON once its substitutions are filled in', () => {
+    expect(dashboards).toHaveLength(1);
+    expect(() => JSON.parse(body.replace(/\$\{[^}]+\}/g, 'x'))).not.toThrow();
+  });
+
+  it('reads the custom metrics from the namespace the functions write to', () => {
+    const variables = (globals.Environment as { Variables: Record<string, unknown> }).Variables;
+    const namespace = subText(variables.METRICS_NAMESPACE);
+
+    expect(namespace).toContain(`\${AWS::StackName}`);
+    expect(body).toContain(`"${namespace}"`);
+  });
+
+  it('graphs every metric the functions emit', () => {
+    expect(emitted.length).toBeGreaterThanOrEqual(10);
+    for (const name of new Set(emitted)) expect(body).toContain(name);
+  });
+
+  it('graphs every function, and shows every alarm', () => {
+    for (const id of functionIds) expect(body).toContain(`\${${id}}`);
+    for (const [id] of ofType('AWS::CloudWatch::Alarm')) expect(body).toContain(`\${${id}.Arn}`);
+  });
+
+  it('documents every metric in docs/operations.md', () => {
+    const operations = readFileSync(path.join(REPO_ROOT, 'docs', 'operations.md'), 'utf8');
+    for (const name of new Set(emitted)) expect(operations).toContain(`\`${name}\``);
+  });
+});
+
+describe('samconfig.toml', () => {
+  it('agrees with scripts/sam-checks.sh on cached builds (off, unless SAM_BUILD_FLAGS asks)', () => {
+    const config = readFileSync(path.join(REPO_ROOT, 'samconfig.toml'), 'utf8');
+    const checks = readFileSync(path.join(REPO_ROOT, 'scripts', 'sam-checks.sh'), 'utf8');
+
+    expect(config).toMatch(/^cached = false$/m);
+    expect(checks).toMatch(/^cache_flag=\(--no-cached\)$/m);
+    expect(checks).toMatch(/sam-build\.sh[^\n]*"\$\{cache_flag\[@\]\}"/);
   });
 });
 

@@ -2,7 +2,8 @@ import { reconnectDelay } from '../../web/src/backoff';
 import {
   checkMessage,
   checkNickname,
-  defaultEndpoint,
+  chooseEndpoint,
+  foreignEndpointWarning,
   parseServerEvent,
   socketUrl,
 } from '../../web/src/protocol';
@@ -79,16 +80,45 @@ describe('socketUrl', () => {
   });
 });
 
-describe('defaultEndpoint', () => {
-  it('prefers ?endpoint=, then the built-in one, then the page host', () => {
-    const page = { protocol: 'http:', host: '127.0.0.1:3001', search: '' };
-    expect(defaultEndpoint(page, '')).toBe('ws://127.0.0.1:3001');
-    expect(defaultEndpoint({ ...page, protocol: 'https:' }, '')).toBe('wss://127.0.0.1:3001');
-    expect(defaultEndpoint(page, 'wss://built/dev')).toBe('wss://built/dev');
-    expect(defaultEndpoint({ ...page, search: '?endpoint=wss%3A%2F%2Fq%2Fdev' }, 'wss://built/dev')).toBe(
-      'wss://q/dev',
+describe('chooseEndpoint', () => {
+  const page = { protocol: 'http:', host: '127.0.0.1:3001', search: '' };
+  const query = (endpoint: string) => `?endpoint=${encodeURIComponent(endpoint)}`;
+
+  it('takes the built-in endpoint whatever ?endpoint= says', () => {
+    expect(chooseEndpoint({ ...page, search: query('wss://evil.example/steal') }, 'wss://built/dev')).toEqual(
+      {
+        endpoint: 'wss://built/dev',
+        source: 'built',
+      },
     );
-    expect(defaultEndpoint({ protocol: 'file:', host: '', search: '' }, '')).toBe('');
+  });
+
+  it('uses ?endpoint= when none is built in, flagging a host other than the page’s', () => {
+    expect(chooseEndpoint({ ...page, search: query('wss://evil.example/dev') }, '')).toEqual({
+      endpoint: 'wss://evil.example/dev',
+      source: 'query',
+      foreignHost: 'evil.example',
+    });
+    expect(chooseEndpoint({ ...page, search: query('ws://127.0.0.1:3001') }, '')).toEqual({
+      endpoint: 'ws://127.0.0.1:3001',
+      source: 'query',
+    });
+    expect(chooseEndpoint({ ...page, search: query('not a url') }, '').foreignHost).toBe('not a url');
+  });
+
+  it('else derives the endpoint from the page’s host, or has none for a file', () => {
+    expect(chooseEndpoint(page, '')).toEqual({ endpoint: 'ws://127.0.0.1:3001', source: 'page' });
+    expect(chooseEndpoint({ ...page, protocol: 'https:' }, '').endpoint).toBe('wss://127.0.0.1:3001');
+    expect(chooseEndpoint({ protocol: 'file:', host: '', search: '' }, '')).toEqual({
+      endpoint: '',
+      source: 'none',
+    });
+  });
+
+  it('words the warning with both hosts', () => {
+    expect(foreignEndpointWarning('evil.example', '127.0.0.1:3001')).toMatch(
+      /evil\.example.*127\.0\.0\.1:3001.*token/,
+    );
   });
 });
 

@@ -3,7 +3,7 @@
  * out its effects (socket, timers) and redraws. Bundled by web/build.ts into app.js.
  */
 import { type ChatInput, type ChatState, type Effect, initialState, reduce } from './chat-state.js';
-import { defaultEndpoint, socketUrl } from './protocol.js';
+import { chooseEndpoint, foreignEndpointWarning, socketUrl } from './protocol.js';
 import { findElements, Renderer } from './render.js';
 import { SocketDriver } from './socket-driver.js';
 
@@ -89,7 +89,19 @@ function start(): void {
     if (state.connection.status === 'waiting') renderer.render(state, Date.now());
   }, 1000);
 
-  endpointInput.value = defaultEndpoint(location, __CHAT_ENDPOINT__) || recall(STORAGE.endpoint);
+  const choice = chooseEndpoint(location, __CHAT_ENDPOINT__);
+  endpointInput.value = choice.endpoint || recall(STORAGE.endpoint);
+  // A built-in endpoint is the only one this page's Content-Security-Policy lets it reach.
+  endpointInput.readOnly = choice.source === 'built';
+  const endpointWarning = document.getElementById('endpoint-warning') as HTMLElement;
+  const showEndpointWarning = () => {
+    endpointWarning.hidden = !choice.foreignHost || endpointInput.value.trim() !== choice.endpoint;
+    endpointWarning.textContent = endpointWarning.hidden
+      ? ''
+      : foreignEndpointWarning(choice.foreignHost ?? '', location.host);
+  };
+  showEndpointWarning();
+  endpointInput.addEventListener('input', showEndpointWarning);
   nicknameInput.value = state.nickname;
 
   ui.connectForm.addEventListener('submit', (event) => {

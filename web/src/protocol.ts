@@ -114,15 +114,45 @@ export function socketUrl(endpoint: string, token: string): string {
   return url.toString();
 }
 
+export interface EndpointChoice {
+  endpoint: string;
+  /** Built into the page, taken from the page's `?endpoint=`, derived from the page's host, or none. */
+  source: 'built' | 'query' | 'page' | 'none';
+  /** Set when `?endpoint=` names a host other than the page's own: the token would go there. */
+  foreignHost?: string;
+}
+
 /**
- * The endpoint to prefill: `?endpoint=` on the page's URL, else one baked in at build time,
- * else the page's own host (the local gateway serves the page and the WebSocket on one port).
+ * The endpoint to prefill. One built into the page always wins: a crafted link's `?endpoint=`
+ * must not send the person's token (an admin's too) to another host. Without one, `?endpoint=`
+ * is used, flagged when it names a host other than the page's; else the page's own host (the
+ * local gateway serves the page and the WebSocket on one port).
  */
-export function defaultEndpoint(location: { protocol: string; host: string; search: string }, built: string) {
-  const fromQuery = new URLSearchParams(location.search).get('endpoint');
-  if (fromQuery) return fromQuery;
-  if (built) return built;
-  if (location.protocol === 'http:') return `ws://${location.host}`;
-  if (location.protocol === 'https:') return `wss://${location.host}`;
-  return '';
+export function chooseEndpoint(
+  location: { protocol: string; host: string; search: string },
+  built: string,
+): EndpointChoice {
+  if (built) return { endpoint: built, source: 'built' };
+  const fromQuery = new URLSearchParams(location.search).get('endpoint')?.trim();
+  if (fromQuery) {
+    let host: string;
+    try {
+      host = new URL(fromQuery).host;
+    } catch {
+      host = fromQuery;
+    }
+    return { endpoint: fromQuery, source: 'query', ...(host !== location.host ? { foreignHost: host } : {}) };
+  }
+  if (location.protocol === 'http:') return { endpoint: `ws://${location.host}`, source: 'page' };
+  if (location.protocol === 'https:') return { endpoint: `wss://${location.host}`, source: 'page' };
+  return { endpoint: '', source: 'none' };
+}
+
+/** The warning shown under the endpoint field when a link points the page at another host. */
+export function foreignEndpointWarning(foreignHost: string, pageHost: string): string {
+  const page = pageHost ? `this page's server (${pageHost})` : 'this page';
+  return (
+    `This link points the chat at ${foreignHost}, not at ${page}. ` +
+    'Your token is sent there when you connect: connect only if you trust that host.'
+  );
 }

@@ -2,12 +2,15 @@
  * The edge for WebSocket message routes: parses the frame, runs the route, and maps the
  * outcome to the Lambda proxy result. Routes are two-way (route response `$default`), so a
  * returned `body` reaches the caller: on failure that is one `error` event with a stable
- * code, never a stack or an SDK message. One log line per invocation.
+ * code, never a stack or an SDK message. One log line per invocation, and its metrics
+ * (docs/operations.md): MessagesAccepted {Route}, MessagesRejected {Route, Code},
+ * RouteErrors {Route}.
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { ChatError, type ErrorCode } from '../domain/errors.js';
 import { parseJsonObject, serverEvent } from '../domain/protocol.js';
 import type { Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
 
 /** Who is on the connection, as the `$connect` authorizer said (API Gateway passes it to every route). */
 export interface Identity {
@@ -67,11 +70,14 @@ export function wsRoute(
   route: string,
   logger: Logger,
   run: (request: RouteRequest) => Promise<RouteOutcome | undefined>,
+  metrics: Metrics = createMetrics({ service: `chat-${route.replace('$', '')}` }),
 ): WsHandler {
+  const dimensions = { Route: route };
   return async (event, context) => {
     const started = Date.now();
     const connectionId = event.requestContext.connectionId;
-    const log = logger.child({ route, connectionId, requestId: context?.awsRequestId });
+    logger.addContext(context);
+    const log = logger.child({ route, connectionId, apiRequestId: event.requestContext.requestId });
     let action: string | undefined;
     try {
       const frame = parseJsonObject(event.body);
@@ -80,20 +86,25 @@ export function wsRoute(
       const deadline = started + Math.min(MAX_ROUTE_BUDGET_MS, Math.max(0, remaining - ANSWER_MARGIN_MS));
       const outcome = await run({ connectionId, frame, event, identity: identityOf(event), deadline });
       log.info('ok', { ...outcome, durationMs: Date.now() - started });
+      metrics.count('MessagesAccepted', 1, dimensions);
       return { statusCode: 200 };
     } catch (error) {
       const durationMs = Date.now() - started;
       if (error instanceof ChatError && error.code !== 'internal') {
         log.info('rejected', { code: error.code, reason: error.message, durationMs });
+        metrics.count('MessagesRejected', 1, { ...dimensions, Code: error.code });
         return {
           statusCode: STATUS[error.code] ?? 400,
           body: JSON.stringify(errorReply(error.code, error.message, action)),
         };
       }
       log.error('failed', { error, durationMs });
+      metrics.count('RouteErrors', 1, dimensions);
       const message =
         error instanceof ChatError ? error.message : 'Something went wrong on our side; please try again.';
       return { statusCode: 500, body: JSON.stringify(errorReply('internal', message, action)) };
+    } finally {
+      metrics.flush(context);
     }
   };
 }

@@ -14,22 +14,53 @@ import {
 } from '../../../functions/shared/domain/errors';
 import type { ServerEvent } from '../../../functions/shared/domain/protocol';
 import { createLogger } from '../../../functions/shared/runtime/logger';
+import { createMetrics } from '../../../functions/shared/runtime/metrics';
 import { type RouteRequest, wsRoute } from '../../../functions/shared/runtime/ws-route-handler';
 import { messageEvent } from '../../support/ws-events';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+const context = (awsRequestId: string) => ({
+  functionName: 'chat-SendMessageFunction-abc',
+  memoryLimitInMB: '256',
+  invokedFunctionArn: 'arn:aws:lambda:eu-north-1:123456789012:function:chat-SendMessageFunction-abc',
+  awsRequestId,
+});
+
 function harness(run: (request: RouteRequest) => Promise<{ roomId?: string } | undefined>) {
   const lines: string[] = [];
+  const metricLines: string[] = [];
   const handler = wsRoute(
     'sendmessage',
     createLogger('test', {}, (line) => lines.push(line)),
     run,
+    createMetrics({ namespace: 'Test', write: (line) => metricLines.push(line) }),
   );
-  const invoke = async (body: string | Record<string, unknown> | undefined, connectionId = 'conn-1=') =>
-    (await handler(messageEvent('sendmessage', body, { connectionId }))) as APIGatewayProxyStructuredResultV2;
+  const invoke = async (
+    body: string | Record<string, unknown> | undefined,
+    connectionId = 'conn-1=',
+    requestId = 'req-1',
+  ) =>
+    (await handler(
+      messageEvent('sendmessage', body, { connectionId }),
+      context(requestId) as never,
+    )) as APIGatewayProxyStructuredResultV2;
   const logs = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-  return { invoke, logs, lines };
+  const metrics = () => metricLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { invoke, logs, lines, metrics };
+}
+
+/** One route invocation rejected with not_in_room, another failed with an unexpected error. */
+async function rejectedAndFailed() {
+  const rejected = harness(async () => {
+    throw new NotInRoomError('1');
+  });
+  const failed = harness(async () => {
+    throw new Error('boom');
+  });
+  await rejected.invoke(frame);
+  await failed.invoke(frame);
+  return { rejected, failed };
 }
 
 const errorOf = (result: APIGatewayProxyStructuredResultV2) => JSON.parse(result.body ?? '') as ServerEvent;
@@ -58,13 +89,60 @@ describe('wsRoute', () => {
 
     expect(logs()).toEqual([
       expect.objectContaining({
-        level: 'info',
+        level: 'INFO',
         message: 'ok',
         route: 'sendmessage',
         connectionId: 'abc=',
         roomId: '1',
       }),
     ]);
+  });
+
+  it('logs the Lambda context under the keys Powertools Logger uses', async () => {
+    const { invoke, logs } = harness(async () => ({ roomId: '1' }));
+
+    await invoke(frame, 'abc=', 'req-1');
+
+    expect(logs()[0]).toMatchObject({
+      function_request_id: 'req-1',
+      function_name: 'chat-SendMessageFunction-abc',
+      function_memory_size: 256,
+      cold_start: expect.any(Boolean),
+    });
+  });
+
+  it('counts an accepted frame in MessagesAccepted by route, flushed once per invocation', async () => {
+    const { invoke, metrics } = harness(async () => ({ roomId: '1' }));
+
+    await invoke(frame, 'abc=', 'req-7');
+
+    expect(metrics()).toEqual([
+      {
+        _aws: {
+          Timestamp: expect.any(Number),
+          CloudWatchMetrics: [
+            {
+              Namespace: 'Test',
+              Dimensions: [['Route']],
+              Metrics: [{ Name: 'MessagesAccepted', Unit: 'Count' }],
+            },
+          ],
+        },
+        Route: 'sendmessage',
+        MessagesAccepted: 1,
+        function_request_id: 'req-7',
+      },
+    ]);
+  });
+
+  it('counts a rejection by route and error code, and a failure as a route error', async () => {
+    const { rejected, failed } = await rejectedAndFailed();
+
+    expect(rejected.metrics()).toEqual([
+      expect.objectContaining({ Route: 'sendmessage', Code: 'not_in_room', MessagesRejected: 1 }),
+    ]);
+    expect(failed.metrics()).toEqual([expect.objectContaining({ Route: 'sendmessage', RouteErrors: 1 })]);
+    expect(JSON.stringify([...rejected.metrics(), ...failed.metrics()])).not.toContain('conn-1=');
   });
 
   it.each<[string, ChatError, number]>([
@@ -174,22 +252,14 @@ describe('wsRoute', () => {
   });
 
   it('logs a rejection at info with its code, and a failure at error with the exception', async () => {
-    const rejected = harness(async () => {
-      throw new NotInRoomError('1');
-    });
-    const failed = harness(async () => {
-      throw new Error('boom');
-    });
-
-    await rejected.invoke(frame);
-    await failed.invoke(frame);
+    const { rejected, failed } = await rejectedAndFailed();
 
     expect(rejected.logs()).toEqual([
-      expect.objectContaining({ level: 'info', message: 'rejected', code: 'not_in_room' }),
+      expect.objectContaining({ level: 'INFO', message: 'rejected', code: 'not_in_room' }),
     ]);
     expect(failed.logs()).toEqual([
       expect.objectContaining({
-        level: 'error',
+        level: 'ERROR',
         message: 'failed',
         error: expect.objectContaining({ message: 'boom' }),
       }),
