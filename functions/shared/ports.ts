@@ -11,6 +11,10 @@ export interface Connection {
   role: Role;
   principalId: string;
   connectedAt: number;
+  /** The signed-in user's stable id, from a verified JWT (jwt mode); absent in token mode. */
+  sub?: string;
+  /** The name the user's token gives (preferred_username, name, …), when it gives one. */
+  displayName?: string;
 }
 
 export interface Membership {

@@ -5,6 +5,9 @@ export interface ConnectInput {
   role: Role;
   principalId: string;
   connectedAt: number;
+  /** jwt mode: the verified token's `sub` and display name (from the authorizer's context). */
+  sub?: string;
+  displayName?: string;
 }
 
 /** `$connect`: registers the connection so later routes and the fanout can find it. */
