@@ -110,6 +110,11 @@ function checkParameter(model: TemplateModel, name: string, value: string, what:
   if (value !== '' && value.length < min) {
     throw new Error(`${what} is too short: template.yaml's ${name} needs at least ${min} characters.`);
   }
+  const pattern = definition.AllowedPattern;
+  if (typeof pattern === 'string' && !new RegExp(pattern).test(value)) {
+    const rule = typeof definition.ConstraintDescription === 'string' ? definition.ConstraintDescription : pattern;
+    throw new Error(`${what} does not fit template.yaml's ${name}: ${rule}`);
+  }
 }
 
 async function buildWebClient(webRoot: string, log: LogSink): Promise<void> {
@@ -139,9 +144,11 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
   const stackName = options.stackName ?? 'local';
   const host = options.host ?? '127.0.0.1';
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const model = loadTemplateModel(TEMPLATE_FILE, { ChatAuthToken: chatToken, AdminAuthToken: adminToken });
+  // An empty admin token means "no admins", which the template spells `none`.
+  const adminParameter = adminToken.trim() === '' ? 'none' : adminToken;
+  const model = loadTemplateModel(TEMPLATE_FILE, { ChatAuthToken: chatToken, AdminAuthToken: adminParameter });
   checkParameter(model, 'ChatAuthToken', chatToken, 'The chat token');
-  checkParameter(model, 'AdminAuthToken', adminToken, 'The admin token');
+  checkParameter(model, 'AdminAuthToken', adminParameter, 'The admin token');
   const faults = createFaults(options.faults);
   const functionLogs = options.functionLogs ?? 'errors';
   const webRoot = path.resolve(options.webRoot ?? path.join(REPO_ROOT, 'web', 'dist'));
