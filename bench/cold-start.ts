@@ -53,6 +53,43 @@ const DUMMY_ENV: Record<string, string> = {
   LOG_LEVEL: 'warn',
 };
 
+/**
+ * The authorizer is measured in each sign-in mode (template.yaml's AuthMode): token mode with
+ * the shared tokens, and jwt mode building its aws-jwt-verify verifier (the JWKS is fetched on
+ * the first connect, not at init).
+ */
+const AUTHORIZER_MODES: { suffix: string; env: Record<string, string> }[] = [
+  { suffix: '', env: {} },
+  {
+    suffix: ' (jwt)',
+    env: {
+      AUTH_MODE: 'jwt',
+      JWT_ISSUER: 'https://cognito-idp.eu-north-1.amazonaws.com/eu-north-1_bench',
+      JWT_AUDIENCE: 'bench-client-id',
+    },
+  },
+];
+
+function measure(
+  handlerFile: string,
+  outdir: string,
+  nodePath: string,
+  env: Record<string, string>,
+  samples: number,
+) {
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const result = spawnSync(process.execPath, ['-e', LOADER, handlerFile], {
+      cwd: outdir,
+      env: { PATH: process.env.PATH ?? '', NODE_PATH: nodePath, ...DUMMY_ENV, ...env },
+      encoding: 'utf8',
+    });
+    if (result.status !== 0) throw new Error(`${handlerFile} failed to load: ${result.stderr}`);
+    times.push((JSON.parse(result.stdout) as { ms: number }).ms);
+  }
+  return times;
+}
+
 export async function runColdStartBench(samples: number): Promise<{ rows: ColdStartRow[]; layer: string }> {
   const model = loadTemplateModel();
   const outRoot = mkdtempSync(path.join(tmpdir(), 'chat-coldstart-'));
@@ -78,25 +115,20 @@ export async function runColdStartBench(samples: number): Promise<{ rows: ColdSt
       const sdkClients = [
         ...new Set([...code.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1] as string)),
       ];
-      const times: number[] = [];
-      for (let i = 0; i < samples; i++) {
-        const result = spawnSync(process.execPath, ['-e', LOADER, handlerFile], {
-          cwd: outdir,
-          env: { PATH: process.env.PATH ?? '', NODE_PATH: layer.nodePath, ...DUMMY_ENV },
-          encoding: 'utf8',
+      const modes =
+        fn.logicalId === model.authorizer?.functionId ? AUTHORIZER_MODES : [{ suffix: '', env: {} }];
+      for (const mode of modes) {
+        const times = measure(handlerFile, outdir, layer.nodePath, mode.env, samples);
+        const sorted = [...times].sort((a, b) => a - b);
+        rows.push({
+          functionId: `${fn.logicalId}${mode.suffix}`,
+          bundleKb: round(statSync(handlerFile).size / 1024, 1),
+          sdkClients: sdkClients.map((c) => c.replace('@aws-sdk/client-', '')),
+          initMedianMs: round(median(times), 1),
+          initP90Ms: round(sorted[Math.ceil(sorted.length * 0.9) - 1] ?? Number.NaN, 1),
+          samples,
         });
-        if (result.status !== 0) throw new Error(`${fn.logicalId} failed to load: ${result.stderr}`);
-        times.push((JSON.parse(result.stdout) as { ms: number }).ms);
       }
-      const sorted = [...times].sort((a, b) => a - b);
-      rows.push({
-        functionId: fn.logicalId,
-        bundleKb: round(statSync(handlerFile).size / 1024, 1),
-        sdkClients: sdkClients.map((c) => c.replace('@aws-sdk/client-', '')),
-        initMedianMs: round(median(times), 1),
-        initP90Ms: round(sorted[Math.ceil(sorted.length * 0.9) - 1] ?? Number.NaN, 1),
-        samples,
-      });
     }
   } finally {
     rmSync(outRoot, { recursive: true, force: true });
