@@ -253,7 +253,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     },
   }).then((functions) => (h.functions = functions));
   const webAuth = issuer
-    ? { auth: { kind: 'local', tokenUrl: issuer.tokenUrl, clientId: issuer.clientId } }
+    ? { signIn: { kind: 'local', tokenUrl: issuer.tokenUrl, clientId: issuer.clientId } }
     : {};
   const webBuilt =
     (options.buildWeb ?? options.watch) ? buildWebClient(webRoot, log, webAuth) : Promise.resolve();
