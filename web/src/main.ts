@@ -285,9 +285,14 @@ function start(): void {
   window.addEventListener('online', () => dispatch({ kind: 'reconnect-now' }));
 
   renderer.render(state, Date.now());
-  const credentials =
-    signIn.kind === 'local' ? usernameInput : signIn.kind === 'oidc' ? nicknameInput : tokenInput;
-  (endpointInput.value ? (nicknameInput.value ? credentials : nicknameInput) : endpointInput).focus();
+  // Token mode: the nickname, then the token. jwt mode: the username (the nickname defaults to it).
+  const next =
+    signIn.kind === 'local'
+      ? usernameInput
+      : signIn.kind === 'oidc' || !nicknameInput.value
+        ? nicknameInput
+        : tokenInput;
+  (endpointInput.value ? next : endpointInput).focus();
 }
 
 start();
