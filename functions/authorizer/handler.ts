@@ -3,7 +3,7 @@
  * parameter is missing (it is the identity source); anything the authenticator refuses gets a
  * Deny (403). Token mode: the shared chat or admin token. jwt mode: a JWT from the configured
  * issuer (functions/shared/auth/). The role, and in jwt mode the user's `sub` and display
- * name, travel in the policy context to `$connect` and every route.
+ * name (`name`), travel in the policy context to `$connect` and every route.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { createAuthenticator } from '../shared/auth/authenticator.js';
@@ -56,7 +56,7 @@ export const handler = async (
           context: {
             role: identity.role,
             ...(identity.sub ? { sub: identity.sub } : {}),
-            ...(identity.displayName ? { displayName: identity.displayName } : {}),
+            ...(identity.name ? { name: identity.name } : {}),
           },
         }
       : {}),

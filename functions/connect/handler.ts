@@ -1,9 +1,4 @@
-/**
- * `$connect`: records the (already authorized) connection with the identity the authorizer
- * established: its role, and in jwt mode the user's `sub` and display name. Only the
- * authorizer's context is trusted (API Gateway sets it; a client cannot). Non-2xx refuses the
- * handshake.
- */
+/** `$connect`: records the (already authorized) connection and its role. Non-2xx refuses the handshake. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { DynamoDbConnectionStore } from '../shared/adapters/dynamodb-connection-store.js';
@@ -16,18 +11,15 @@ const { tableName } = tableConfig();
 const store = new DynamoDbConnectionStore(new DynamoDBClient({}), tableName);
 const logger = createLogger('chat-connect');
 
-type AuthorizerContext = { role?: unknown; principalId?: unknown; sub?: unknown; displayName?: unknown };
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
-  requestContext: { authorizer?: AuthorizerContext; connectedAt?: number };
+  requestContext: { authorizer?: { role?: string; principalId?: string; name?: string } };
 };
 
-const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
-
 export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResultV2> => {
-  const { connectionId, connectedAt, authorizer } = event.requestContext;
+  const { connectionId, connectedAt, authorizer } = event.requestContext as ConnectEvent['requestContext'] & {
+    connectedAt?: number;
+  };
   const role: Role = authorizer?.role === 'admin' ? 'admin' : 'user';
-  const sub = text(authorizer?.sub);
-  const displayName = text(authorizer?.displayName);
   const log = logger.child({ route: '$connect', connectionId });
   try {
     await connect(
@@ -35,13 +27,12 @@ export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResul
       {
         connectionId,
         role,
-        principalId: text(authorizer?.principalId) ?? role,
+        principalId: authorizer?.principalId ?? role,
         connectedAt: connectedAt ?? Date.now(),
-        ...(sub ? { sub } : {}),
-        ...(displayName ? { displayName } : {}),
+        ...(authorizer?.name ? { displayName: authorizer.name } : {}),
       },
     );
-    log.info('connected', { role, ...(sub ? { sub } : {}) });
+    log.info('connected', { role });
     return { statusCode: 200 };
   } catch (error) {
     log.error('failed', { error });

@@ -9,11 +9,10 @@ export type Role = 'user' | 'admin';
 export interface Connection {
   connectionId: string;
   role: Role;
+  /** The signed-in user (`sub`) in jwt mode; the role in token mode. */
   principalId: string;
   connectedAt: number;
-  /** The signed-in user's stable id, from a verified JWT (jwt mode); absent in token mode. */
-  sub?: string;
-  /** The name the user's token gives (preferred_username, name, …), when it gives one. */
+  /** A display name from the sign-in (default nickname), when there is one. */
   displayName?: string;
 }
 

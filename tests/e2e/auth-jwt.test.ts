@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbConnectionStore } from '../../functions/shared/adapters/dynamodb-connection-store';
 import { localSub } from '../../local/auth/issuer';
 import { ChatClient, handshakeStatus } from './support/chat-client';
+import { connectionRecord } from './support/connection-record';
 import { scanTable } from './support/table-invariants';
 import { eventually, startTestStack, type TestStack } from './support/test-stack';
 
@@ -22,7 +22,6 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 describe('sign-in with JWTs (jwt mode)', () => {
   let stack: TestStack;
   let dynamodb: DynamoDBClient;
-  let store: DynamoDbConnectionStore;
   const open: ChatClient[] = [];
   const issuer = () => {
     if (!stack.chat.issuer) throw new Error('the stack has no local issuer');
@@ -41,7 +40,7 @@ describe('sign-in with JWTs (jwt mode)', () => {
       () => stack.chat.connectionIds().find((c) => !before.includes(c)),
       'the new connection to be open',
     );
-    return store.getConnection(id);
+    return connectionRecord(dynamodb, stack.chat.tableName, id);
   };
 
   beforeAll(async () => {
@@ -51,7 +50,6 @@ describe('sign-in with JWTs (jwt mode)', () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    store = new DynamoDbConnectionStore(dynamodb, stack.chat.tableName);
   }, 60_000);
 
   afterAll(async () => {
@@ -70,10 +68,9 @@ describe('sign-in with JWTs (jwt mode)', () => {
     const before = stack.chat.connectionIds();
     const mikki = await connect(await issuer().mint({ username: 'Mikki' }), 'mikki');
 
-    expect(await newestRecord(before)).toMatchObject({
+    expect(await newestRecord(before)).toEqual({
       role: 'user',
       principalId: localSub('Mikki'),
-      sub: localSub('Mikki'),
       displayName: 'Mikki',
     });
     expect(await mikki.enter('jwt-room', 'Mikki')).toMatchObject({ type: 'entered', nickname: 'Mikki' });
@@ -83,13 +80,28 @@ describe('sign-in with JWTs (jwt mode)', () => {
     const before = stack.chat.connectionIds();
     const roope = await connect(await issuer().mint({ username: 'Roope', admin: true }), 'roope');
 
-    expect(await newestRecord(before)).toMatchObject({ role: 'admin', sub: localSub('Roope') });
+    expect(await newestRecord(before)).toMatchObject({ role: 'admin', principalId: localSub('Roope') });
     roope.send({ action: 'broadcast', message: 'Huoltokatko klo 18' });
     expect(
       await roope.waitFor((e) => e.type === 'broadcast' || e.type === 'error', 'the broadcast'),
     ).toMatchObject({
       type: 'broadcast',
       message: 'Huoltokatko klo 18',
+    });
+  });
+
+  it('takes the identity from the token only: query parameters naming another user change nothing', async () => {
+    const token = await issuer().mint({ username: 'Hessu' });
+    const before = stack.chat.connectionIds();
+    const forged = new URLSearchParams({ sub: localSub('Roope'), name: 'Roope', role: 'admin', Auth: token });
+
+    const hessu = await ChatClient.connect(`${stack.chat.wsUrl}?${forged}`, undefined, 'hessu-forging');
+    open.push(hessu);
+
+    expect(await newestRecord(before)).toEqual({
+      role: 'user',
+      principalId: localSub('Hessu'),
+      displayName: 'Hessu',
     });
   });
 
@@ -104,8 +116,8 @@ describe('sign-in with JWTs (jwt mode)', () => {
       const added = stack.chat.connectionIds().filter((c) => !before.includes(c));
       return added.length === 2 ? added : undefined;
     }, 'both tabs to be open');
-    const records = await Promise.all(ids.map((id) => store.getConnection(id)));
-    expect(records.map((r) => r?.sub)).toEqual([localSub('Aku'), localSub('Aku')]);
+    const records = await Promise.all(ids.map((id) => connectionRecord(dynamodb, stack.chat.tableName, id)));
+    expect(records.map((r) => r?.principalId)).toEqual([localSub('Aku'), localSub('Aku')]);
   });
 
   describe('bad tokens', () => {
@@ -200,9 +212,9 @@ describe('sign-in with JWTs (jwt mode)', () => {
 
       await connect(stdout.trim(), 'minni');
 
-      expect(await newestRecord(before)).toMatchObject({
+      expect(await newestRecord(before)).toEqual({
         role: 'admin',
-        sub: localSub('Minni'),
+        principalId: localSub('Minni'),
         displayName: 'Minni',
       });
     } finally {

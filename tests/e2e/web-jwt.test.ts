@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { DynamoDbConnectionStore } from '../../functions/shared/adapters/dynamodb-connection-store';
 import { localSub } from '../../local/auth/issuer';
 import { type LocalChat, startLocalChat } from '../../local/stack';
 import { buildWeb } from '../../web/build';
+import { connectionRecord } from './support/connection-record';
 import { eventually } from './support/test-stack';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -25,7 +25,6 @@ let stack: LocalChat;
 let webRoot: string;
 let browser: Browser;
 let dynamodb: DynamoDBClient;
-let store: DynamoDbConnectionStore;
 const dirs: string[] = [];
 const contexts: BrowserContext[] = [];
 
@@ -39,7 +38,6 @@ beforeAll(async () => {
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  store = new DynamoDbConnectionStore(dynamodb, stack.tableName);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
 });
 
@@ -81,7 +79,7 @@ async function openRecords(count: number) {
     () => (stack.connectionIds().length === count ? stack.connectionIds() : undefined),
     `${count} open connections`,
   );
-  return Promise.all(ids.map((id) => store.getConnection(id)));
+  return Promise.all(ids.map((id) => connectionRecord(dynamodb, stack.tableName, id)));
 }
 
 describe('web client in jwt mode', () => {
@@ -94,7 +92,7 @@ describe('web client in jwt mode', () => {
 
     expect(await page.locator('#log .line.system').first().textContent()).toContain('You entered as Mikki');
     const [record] = await openRecords(1);
-    expect(record).toMatchObject({ sub: localSub('Mikki'), displayName: 'Mikki', role: 'user' });
+    expect(record).toEqual({ principalId: localSub('Mikki'), displayName: 'Mikki', role: 'user' });
   });
 
   it('signs an admin in, whose broadcast reaches a user as a banner', async () => {
@@ -138,6 +136,6 @@ describe('web client in jwt mode', () => {
     await page.locator('#chat-view').waitFor({ state: 'visible', ...WAIT });
 
     const [record] = await openRecords(1);
-    expect(record).toMatchObject({ sub: localSub('Hessu'), displayName: 'Hessu' });
+    expect(record).toMatchObject({ principalId: localSub('Hessu'), displayName: 'Hessu' });
   });
 });

@@ -177,40 +177,6 @@ describe('$connect', () => {
     });
   });
 
-  it("records the signed-in user's sub and display name from the authorizer context (jwt mode)", async () => {
-    const connectionId = connectionIdFor('jwt-user');
-    const sub = '4f0c3a52-6c1e-4b7b-a1f5-0d7e2c9b8a11';
-
-    const result = await handlers.connect(
-      connectEvent({
-        connectionId,
-        // Only the authorizer's context counts; a query parameter naming another user is ignored.
-        queryStringParameters: { Auth: 'eyJ.x.y', sub: 'someone-else' },
-        authorizer: { principalId: sub, role: 'user', sub, displayName: 'Mikki Hiiri' },
-      }),
-    );
-
-    expect(result.statusCode).toBe(200);
-    await expect(store.getConnection(connectionId)).resolves.toEqual({
-      connectionId,
-      role: 'user',
-      principalId: sub,
-      connectedAt: expect.any(Number),
-      sub,
-      displayName: 'Mikki Hiiri',
-    });
-  });
-
-  it('records no sub in token mode: the principal stays the role', async () => {
-    const connectionId = await connectAs('hessu');
-
-    const connection = await store.getConnection(connectionId);
-
-    expect(connection).toMatchObject({ principalId: 'user' });
-    expect(connection).not.toHaveProperty('sub');
-    expect(connection).not.toHaveProperty('displayName');
-  });
-
   it('treats a connection without an authorizer role as a user', async () => {
     const connectionId = connectionIdFor('norole');
 

@@ -13,9 +13,6 @@ export const DOMAIN_NAME = `${API_ID}.execute-api.eu-north-1.amazonaws.com`;
 export interface WsAuthorizer {
   principalId?: string;
   role?: string;
-  /** jwt mode: the verified token's subject and display name. */
-  sub?: string;
-  displayName?: string;
   integrationLatency?: number;
 }
 

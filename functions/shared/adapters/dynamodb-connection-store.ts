@@ -71,7 +71,6 @@ export function connectionItem(c: Connection, ttl: number): Item {
     role: { S: c.role },
     principalId: { S: c.principalId },
     connectedAt: { N: String(c.connectedAt) },
-    ...(c.sub ? { sub: { S: c.sub } } : {}),
     ...(c.displayName ? { displayName: { S: c.displayName } } : {}),
     gsi1pk: { S: `conns#${shardOf(c.connectionId)}` },
     gsi1sk: { S: c.connectionId },
@@ -141,7 +140,6 @@ export class DynamoDbConnectionStore implements ConnectionStore {
       role: str(Item, 'role') as Role,
       principalId: str(Item, 'principalId'),
       connectedAt: Number(Item.connectedAt?.N ?? 0),
-      ...(Item.sub?.S ? { sub: Item.sub.S } : {}),
       ...(Item.displayName?.S ? { displayName: Item.displayName.S } : {}),
     };
   }

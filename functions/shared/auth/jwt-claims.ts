@@ -115,7 +115,7 @@ export function identityFromClaims(header: Claims, payload: Claims, rules: Claim
       role: roleOf(payload, rules),
       principalId: sub,
       sub,
-      ...(displayName ? { displayName } : {}),
+      ...(displayName ? { name: displayName } : {}),
     },
   };
 }

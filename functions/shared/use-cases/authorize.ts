@@ -1,7 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Role } from '../ports.js';
 
-/** Who a connection is, as the authorizer established it (and `$connect` records). */
+/**
+ * Who a connection is, as the authorizer established it. It reaches `$connect` and every route
+ * as the authorizer context `{ role, sub, name }` (principalId beside it), and `$connect` records
+ * it on the connection (principalId, displayName).
+ */
 export interface Identity {
   role: Role;
   /** The authorizer's principalId: the role in token mode, the token's `sub` in jwt mode. */
@@ -9,7 +13,7 @@ export interface Identity {
   /** The signed-in user's stable id (jwt mode only). */
   sub?: string;
   /** A name to show for the user, from the token (jwt mode only, when the token has one). */
-  displayName?: string;
+  name?: string;
 }
 
 /** Why a connection was refused; logged (never the token), never sent to the client. */

@@ -5,8 +5,6 @@ export interface ConnectInput {
   role: Role;
   principalId: string;
   connectedAt: number;
-  /** jwt mode: the verified token's `sub` and display name (from the authorizer's context). */
-  sub?: string;
   displayName?: string;
 }
 

@@ -119,7 +119,7 @@ describe('identityFromClaims', () => {
         { sub: 's1', exp, client_id: 'client-1', token_use: 'access', username: 'Mikki' },
         rules,
       ),
-    ).toEqual({ ok: true, identity: { role: 'user', principalId: 's1', sub: 's1', displayName: 'Mikki' } });
+    ).toEqual({ ok: true, identity: { role: 'user', principalId: 's1', sub: 's1', name: 'Mikki' } });
   });
 
   it('refuses the other kind of token, another audience, and missing sub or exp', () => {

@@ -44,7 +44,7 @@ describe('authorizer in jwt mode', () => {
 
     expect(effectOf(result)).toBe('Allow');
     expect(result.principalId).toBe('sub-mikki');
-    expect(result.context).toEqual({ role: 'user', sub: 'sub-mikki', displayName: 'Mikki Hiiri' });
+    expect(result.context).toEqual({ role: 'user', sub: 'sub-mikki', name: 'Mikki Hiiri' });
   });
 
   it('grants the admin role to members of the configured group (cognito:groups chat-admins by default)', async () => {
