@@ -22,7 +22,7 @@ import {
   WaitPeriodNotYetEndedJwkError,
 } from 'aws-jwt-verify/error';
 import type { Fetcher } from 'aws-jwt-verify/https';
-import { type JwksCache, SimpleJwksCache, SimplePenaltyBox } from 'aws-jwt-verify/jwk';
+import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
 import type { JwtSettings } from '../runtime/config.js';
 import type { Authenticator, AuthResult, Refusal } from '../use-cases/authorize.js';
@@ -76,26 +76,14 @@ function refusalOf(error: unknown): Refusal {
   return 'malformed';
 }
 
-export interface JwtAuthenticatorOptions {
-  /** Seconds an unknown `kid` blocks JWKS fetches (aws-jwt-verify's default is 10). */
-  unknownKeyBackoffSeconds?: number;
-  /** Overrides the JWKS cache (tests). */
-  jwksCache?: JwksCache;
-}
-
 export class JwtAuthenticator implements Authenticator {
   private readonly verifier;
 
-  constructor(
-    private readonly settings: JwtSettings,
-    options: JwtAuthenticatorOptions = {},
-  ) {
-    const jwksCache =
-      options.jwksCache ??
-      new SimpleJwksCache({
-        penaltyBox: new SimplePenaltyBox({ waitSeconds: options.unknownKeyBackoffSeconds ?? 10 }),
-        ...(settings.jwksUri.startsWith('http://') ? { fetcher: loopbackFetcher } : {}),
-      });
+  constructor(private readonly settings: JwtSettings) {
+    // aws-jwt-verify's cache and penalty box (an unknown `kid` blocks refetching for 10 s).
+    const jwksCache = new SimpleJwksCache(
+      settings.jwksUri.startsWith('http://') ? { fetcher: loopbackFetcher } : {},
+    );
     this.verifier = JwtVerifier.create(
       {
         issuer: settings.issuer,
@@ -106,11 +94,6 @@ export class JwtAuthenticator implements Authenticator {
       },
       { jwksCache },
     );
-  }
-
-  /** Fetches the JWKS now (e.g. at cold start) instead of on the first connect. */
-  hydrate(): Promise<void> {
-    return this.verifier.hydrate();
   }
 
   async authenticate(presented: string | undefined): Promise<AuthResult> {
