@@ -3,7 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/tests'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': '<rootDir>/tests/support/esbuild-transform.cjs' },
+  transform: { '^.+\\.(ts|m?js)$': '<rootDir>/tests/support/esbuild-transform.cjs' },
+  // jose, oauth2-mock-server (and its basic-auth) ship ES modules only; Jest's module system needs them as CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|oauth2-mock-server|basic-auth)/)'],
   moduleFileExtensions: ['ts', 'js', 'cjs', 'mjs', 'json'],
   // functions/ uses NodeNext-style relative imports ('./x.js' for ./x.ts).
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },

@@ -2,8 +2,9 @@
  * Scenario 3 — cold start. Each function is bundled exactly as `sam build` does from the
  * template's esbuild metadata (minified, sourcemap, @aws-sdk/* external), then loaded by fresh
  * Node processes the way the Lambda runtime does: `require` of the handler module with the SDK
- * resolved through NODE_PATH from the layer. Reports bundle size, the SDK clients each bundle
- * pulls in, and the median module-initialisation time.
+ * resolved through NODE_PATH from the layer. Reports bundle size, the SDK clients the module
+ * loads while it initialises (a client required lazily, on first use, is not counted), and the
+ * median module-initialisation time; the authorizer in each sign-in mode.
  *
  * It also weighs the logging and metrics choice (docs/operations.md): the same empty handler
  * bundled bare, with the project's logger and EMF metrics (functions/shared/runtime), and with
@@ -11,7 +12,7 @@
  * what each costs every cold start.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -50,7 +51,10 @@ const LOADER = `
 const started = process.hrtime.bigint();
 require(process.argv[1]);
 const ms = Number(process.hrtime.bigint() - started) / 1e6;
-process.stdout.write(JSON.stringify({ ms }));
+const clients = Object.keys(require.cache)
+  .map((file) => /@aws-sdk[\\/+]client-([a-z0-9-]+)[\\/]/.exec(file)?.[1])
+  .filter(Boolean);
+process.stdout.write(JSON.stringify({ ms, clients: [...new Set(clients)] }));
 `;
 
 /** Values that satisfy each function's cold-start configuration check; nothing is called. */
@@ -67,25 +71,48 @@ const DUMMY_ENV: Record<string, string> = {
   LOG_LEVEL: 'warn',
 };
 
-/** Median and p90 of `samples` fresh-process loads of a bundled handler file. */
-function measureInit(
+/**
+ * The authorizer is measured in each sign-in mode (template.yaml's AuthMode): token mode with
+ * the shared tokens, and jwt mode building its aws-jwt-verify verifier (the JWKS is fetched on
+ * the first connect, not at init).
+ */
+const AUTHORIZER_MODES: { suffix: string; env: Record<string, string> }[] = [
+  { suffix: '', env: {} },
+  {
+    suffix: ' (jwt)',
+    env: {
+      AUTH_MODE: 'jwt',
+      JWT_ISSUER: 'https://cognito-idp.eu-north-1.amazonaws.com/eu-north-1_bench',
+      JWT_AUDIENCE: 'bench-client-id',
+    },
+  },
+];
+
+function measure(
   handlerFile: string,
-  samples: number,
+  outdir: string,
   nodePath: string,
-): { median: number; p90: number } {
+  env: Record<string, string>,
+  samples: number,
+) {
   const times: number[] = [];
+  let clients: string[] = [];
   for (let i = 0; i < samples; i++) {
     const result = spawnSync(process.execPath, ['-e', LOADER, handlerFile], {
-      cwd: path.dirname(handlerFile),
-      env: { PATH: process.env.PATH ?? '', NODE_PATH: nodePath, ...DUMMY_ENV },
+      cwd: outdir,
+      env: { PATH: process.env.PATH ?? '', NODE_PATH: nodePath, ...DUMMY_ENV, ...env },
       encoding: 'utf8',
     });
     if (result.status !== 0) throw new Error(`${handlerFile} failed to load: ${result.stderr}`);
-    times.push((JSON.parse(result.stdout) as { ms: number }).ms);
+    const loaded = JSON.parse(result.stdout) as { ms: number; clients: string[] };
+    times.push(loaded.ms);
+    clients = loaded.clients;
   }
-  const sorted = [...times].sort((a, b) => a - b);
-  return { median: median(times), p90: sorted[Math.ceil(sorted.length * 0.9) - 1] ?? Number.NaN };
+  return { times, clients };
 }
+
+const p90Of = (times: number[]) =>
+  [...times].sort((a, b) => a - b)[Math.ceil(times.length * 0.9) - 1] ?? Number.NaN;
 
 const RUNTIME = path.join(REPO_ROOT, 'functions', 'shared', 'runtime');
 const OBSERVABILITY_VARIANTS: Record<string, string> = {
@@ -135,16 +162,13 @@ export async function runObservabilityBench(samples: number, outRoot: string): P
       logLevel: 'error',
     });
     const handlerFile = path.join(dir, 'handler.js');
-    const { median: initMedian, p90 } = measureInit(
-      handlerFile,
-      samples,
-      path.join(REPO_ROOT, 'node_modules'),
-    );
+    const { times } = measure(handlerFile, dir, path.join(REPO_ROOT, 'node_modules'), {}, samples);
+    const initMedian = median(times);
     rows.push({
       variant,
       bundleKb: round(statSync(handlerFile).size / 1024, 1),
       initMedianMs: round(initMedian, 1),
-      initP90Ms: round(p90, 1),
+      initP90Ms: round(p90Of(times), 1),
       costMs: round(initMedian - (rows[0]?.initMedianMs ?? initMedian), 1),
     });
   }
@@ -174,19 +198,19 @@ export async function runColdStartBench(
         logLevel: 'error',
       });
       const handlerFile = path.join(outdir, 'handler.js');
-      const code = readFileSync(handlerFile, 'utf8');
-      const sdkClients = [
-        ...new Set([...code.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1] as string)),
-      ];
-      const { median: initMedian, p90 } = measureInit(handlerFile, samples, layer.nodePath);
-      rows.push({
-        functionId: fn.logicalId,
-        bundleKb: round(statSync(handlerFile).size / 1024, 1),
-        sdkClients: sdkClients.map((c) => c.replace('@aws-sdk/client-', '')),
-        initMedianMs: round(initMedian, 1),
-        initP90Ms: round(p90, 1),
-        samples,
-      });
+      const modes =
+        fn.logicalId === model.authorizer?.functionId ? AUTHORIZER_MODES : [{ suffix: '', env: {} }];
+      for (const mode of modes) {
+        const { times, clients } = measure(handlerFile, outdir, layer.nodePath, mode.env, samples);
+        rows.push({
+          functionId: `${fn.logicalId}${mode.suffix}`,
+          bundleKb: round(statSync(handlerFile).size / 1024, 1),
+          sdkClients: clients,
+          initMedianMs: round(median(times), 1),
+          initP90Ms: round(p90Of(times), 1),
+          samples,
+        });
+      }
     }
     const observability = await runObservabilityBench(samples, outRoot);
     return { rows, layer: layer.source, observability };

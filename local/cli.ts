@@ -1,14 +1,15 @@
 /**
  * `npm start`: the whole chat on this machine, ready for wscat and the web page.
  *
- *   npm start [-- --port 3001] [--persist <dir>] [--verbose] [--faults '<json>'] [--no-watch]
+ *   npm start [-- --port 3001] [--persist <dir>] [--verbose] [--faults '<json>'] [--no-watch] [--auth jwt]
  *
- * Environment: PORT, CHAT_AUTH_TOKEN, ADMIN_AUTH_TOKEN (local-only defaults otherwise),
+ * Environment: PORT, CHAT_AUTH_MODE (token | jwt), CHAT_AUTH_TOKEN, ADMIN_AUTH_TOKEN (local-only defaults otherwise),
  * AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS (use those backends instead of starting
  * DynamoDB Local and the SQS emulator). Ctrl-C stops everything.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { LOCAL_TOKEN_SECONDS } from './auth/issuer';
 import { type FaultSettings, faultsActive } from './faults';
 import { DEFAULT_ADMIN_TOKEN, DEFAULT_CHAT_TOKEN, type LocalChat, startLocalChat } from './stack';
 import { removeStackFile, STACK_FILE, writeStackFile } from './stack-file';
@@ -23,8 +24,10 @@ Options:
   --faults <json>   Turn on fault switches, e.g. '{"connections":{"failRate":0.2,"failStatus":429}}'
                     (see local/faults.ts)
   --no-watch        Do not rebuild the functions when their sources change
+  --auth <mode>     token (default): shared tokens. jwt: per-user JWTs from a local OIDC issuer on
+                    loopback (port + 1), as with Amazon Cognito; \`npm run token -- --user <name>\` mints more
 
-Environment: PORT, CHAT_AUTH_TOKEN, ADMIN_AUTH_TOKEN, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SQS`;
+Environment: PORT, CHAT_AUTH_MODE, CHAT_AUTH_TOKEN, ADMIN_AUTH_TOKEN, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SQS`;
 
 function options() {
   const { values } = parseArgs({
@@ -34,6 +37,7 @@ function options() {
       verbose: { type: 'boolean', default: false },
       faults: { type: 'string' },
       'no-watch': { type: 'boolean', default: false },
+      auth: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -44,8 +48,13 @@ function options() {
   const port = Number(values.port ?? process.env.PORT ?? 3001);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`Not a port: ${values.port ?? process.env.PORT}`);
+  const auth = values.auth ?? process.env.CHAT_AUTH_MODE ?? 'token';
+  if (auth !== 'token' && auth !== 'jwt') throw new Error(`--auth takes token or jwt, not "${auth}"`);
   return {
     port,
+    auth: auth as 'token' | 'jwt',
+    // The issuer next to the gateway (3002 for 3001), so the page's sign-in address stays the same.
+    ...(auth === 'jwt' && port !== 0 && port < 65535 ? { authIssuerPort: port + 1 } : {}),
     ...(values.persist ? { persistDir: path.resolve(values.persist) } : {}),
     chatToken: process.env.CHAT_AUTH_TOKEN || DEFAULT_CHAT_TOKEN,
     adminToken: process.env.ADMIN_AUTH_TOKEN ?? DEFAULT_ADMIN_TOKEN,
@@ -55,7 +64,48 @@ function options() {
   };
 }
 
-function banner(chat: LocalChat, persistDir: string | undefined): string {
+/** Ready-made users of the local issuer: three users and an admin. */
+const LOCAL_USERS = [
+  { username: 'Mikki', admin: false },
+  { username: 'Aku', admin: false },
+  { username: 'Hessu', admin: false },
+  { username: 'Roope', admin: true },
+];
+
+function signInLines(
+  chat: LocalChat,
+  tokens: { username: string; admin: boolean; token: string }[],
+): string[] {
+  if (!chat.issuer) {
+    return [
+      `  Chat token    ${chat.chatToken}`,
+      ...(chat.adminToken ? [`  Admin token   ${chat.adminToken}   (may broadcast)`] : []),
+      '',
+      '  Connect in another terminal:',
+      `    npx wscat -c "${chat.wsUrl}?Auth=${chat.chatToken}"`,
+      ...(chat.adminToken ? [`    npx wscat -c "${chat.wsUrl}?Auth=${chat.adminToken}"      # admin`] : []),
+    ];
+  }
+  return [
+    `  Sign-in       JWTs from the local OIDC issuer ${chat.issuer.url} (keys made at start, in memory)`,
+    `                the web page has a login form for it; tokens last ${LOCAL_TOKEN_SECONDS / 60} min`,
+    '',
+    ...tokens.flatMap(({ username, admin, token }) => [
+      `  ${username}${admin ? ' (admin, may broadcast)' : ''}:`,
+      `    npx wscat -c "${chat.wsUrl}?Auth=${token}"`,
+    ]),
+    '',
+    '  More tokens (any name):',
+    `    npx wscat -c "${chat.wsUrl}?Auth=$(npm run -s token -- --user Minni)"`,
+    '    npm run token -- --user Minni [--admin] [--expires-in 600] [--expires-in=-60] [--id-token]',
+  ];
+}
+
+function banner(
+  chat: LocalChat,
+  persistDir: string | undefined,
+  tokens: { username: string; admin: boolean; token: string }[],
+): string {
   const routes = chat.model.routes.map((r) => r.routeKey).join(' ');
   const dlq = chat.deadLetterQueueUrl.split('/').pop();
   const lines = [
@@ -66,17 +116,15 @@ function banner(chat: LocalChat, persistDir: string | undefined): string {
     `  Web page      ${chat.httpUrl}/`,
     `  @connections  ${chat.httpUrl}/${chat.model.stageName}/@connections/{connectionId}`,
     '',
-    `  Chat token    ${chat.chatToken}`,
-    ...(chat.adminToken ? [`  Admin token   ${chat.adminToken}   (may broadcast)`] : []),
-    '',
-    '  Connect in another terminal:',
-    `    npx wscat -c "${chat.wsUrl}?Auth=${chat.chatToken}"`,
-    ...(chat.adminToken ? [`    npx wscat -c "${chat.wsUrl}?Auth=${chat.adminToken}"      # admin`] : []),
+    ...signInLines(chat, tokens),
+    ...(chat.issuer ? [''] : []),
     '  and type:',
     '    {"action":"enterroom","roomId":"1","nickname":"Mikki"}',
     '    {"action":"sendmessage","roomId":"1","message":"Hei kaikki!"}',
     '    {"action":"exitroom","roomId":"1"}',
-    ...(chat.adminToken ? ['    {"action":"broadcast","message":"Huoltokatko klo 18"}      # admin'] : []),
+    ...(chat.adminToken || chat.issuer
+      ? ['    {"action":"broadcast","message":"Huoltokatko klo 18"}      # admin']
+      : []),
     '',
     `  DynamoDB      ${chat.dynamoDbEndpoint}   table ${chat.tableName}${persistDir ? `, persisted in ${persistDir}` : ', in memory'}`,
     `  SQS           ${chat.sqsEndpoint}   queue ${chat.queueUrl.split('/').pop()}, dead letters ${dlq}`,
@@ -109,8 +157,22 @@ async function main(): Promise<void> {
     dynamoDbEndpoint: chat.dynamoDbEndpoint,
     sqsEndpoint: chat.sqsEndpoint,
     resources: chat.resources,
+    ...(chat.issuer
+      ? {
+          auth: {
+            mode: 'jwt' as const,
+            issuer: chat.issuer.url,
+            tokenUrl: chat.issuer.tokenUrl,
+            clientId: chat.issuer.clientId,
+          },
+        }
+      : {}),
   });
-  process.stdout.write(`${banner(chat, opts.persistDir)}\n`);
+  const issuer = chat.issuer;
+  const tokens = issuer
+    ? await Promise.all(LOCAL_USERS.map(async (user) => ({ ...user, token: await issuer.mint(user) })))
+    : [];
+  process.stdout.write(`${banner(chat, opts.persistDir, tokens)}\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {

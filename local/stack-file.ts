@@ -24,6 +24,8 @@ export interface StackFile {
   dynamoDbEndpoint: string;
   sqsEndpoint: string;
   resources: LocalResources;
+  /** jwt mode (`npm start -- --auth jwt`): the local issuer `npm run token` asks for tokens. */
+  auth?: { mode: 'jwt'; issuer: string; tokenUrl: string; clientId: string };
 }
 
 export function writeStackFile(stack: StackFile, file = STACK_FILE): void {

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { type LocalIssuer, startLocalIssuer } from './auth/issuer';
 import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from './dynamodb-fault-proxy';
 import { SqsEventSource } from './event-source';
 import { createFaults, type FaultSettings, type FaultSwitches, hits } from './faults';
@@ -39,6 +40,13 @@ export interface LocalChatOptions {
   host?: string;
   chatToken?: string;
   adminToken?: string;
+  /**
+   * How users sign in (template.yaml's AuthMode): 'token' (default, chatToken/adminToken) or
+   * 'jwt' (a local OIDC issuer is started on loopback and the authorizer trusts it).
+   */
+  auth?: 'token' | 'jwt';
+  /** Port of the local issuer in jwt mode (default: a free one). */
+  authIssuerPort?: number;
   /** Keep DynamoDB data between runs in this directory (--persist <dir>). */
   persistDir?: string;
   /** External backends (default: AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS, else our own). */
@@ -77,8 +85,12 @@ export interface LocalChat {
   port: number;
   wsUrl: string;
   httpUrl: string;
+  /** Token mode's shared tokens ('' in jwt mode). */
   chatToken: string;
   adminToken: string;
+  authMode: 'token' | 'jwt';
+  /** jwt mode: the local OIDC issuer (mint tokens, rotate keys). */
+  issuer?: LocalIssuer;
   tableName: string;
   queueUrl: string;
   deadLetterQueueUrl: string;
@@ -112,15 +124,27 @@ function checkParameter(model: TemplateModel, name: string, value: string, what:
   if (value !== '' && value.length < min) {
     throw new Error(`${what} is too short: template.yaml's ${name} needs at least ${min} characters.`);
   }
+  const pattern = definition.AllowedPattern;
+  if (typeof pattern === 'string' && !new RegExp(pattern).test(value)) {
+    const rule =
+      typeof definition.ConstraintDescription === 'string' ? definition.ConstraintDescription : pattern;
+    throw new Error(`${what} does not fit template.yaml's ${name}: ${rule}`);
+  }
 }
 
-async function buildWebClient(webRoot: string, log: LogSink): Promise<void> {
+async function buildWebClient(
+  webRoot: string,
+  log: LogSink,
+  options: Record<string, unknown>,
+): Promise<void> {
   const builder = path.join(REPO_ROOT, 'web', 'build.ts');
   if (!existsSync(builder)) return;
   try {
     // require, not import(): works the same under tsx (npm start) and in Jest's module system.
-    const mod = require(builder) as { buildWeb?: (outDir: string) => Promise<void> };
-    if (typeof mod.buildWeb === 'function') await mod.buildWeb(webRoot);
+    const mod = require(builder) as {
+      buildWeb?: (outDir: string, options: Record<string, unknown>) => Promise<void>;
+    };
+    if (typeof mod.buildWeb === 'function') await mod.buildWeb(webRoot, options);
   } catch (error) {
     log(
       `web client build failed (serving what is in ${path.relative(REPO_ROOT, webRoot)}): ${(error as Error).message}`,
@@ -132,8 +156,9 @@ let buildCounter = 0;
 
 export async function startLocalChat(options: LocalChatOptions = {}): Promise<LocalChat> {
   const started = Date.now();
-  const chatToken = options.chatToken ?? DEFAULT_CHAT_TOKEN;
-  const adminToken = options.adminToken ?? DEFAULT_ADMIN_TOKEN;
+  const authMode = options.auth ?? 'token';
+  const chatToken = authMode === 'jwt' ? '' : (options.chatToken ?? DEFAULT_CHAT_TOKEN);
+  const adminToken = authMode === 'jwt' ? '' : (options.adminToken ?? DEFAULT_ADMIN_TOKEN);
   const log = redactingSink(options.log ?? ((line) => process.stdout.write(`${line}\n`)), [
     chatToken,
     adminToken,
@@ -141,9 +166,27 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
   const stackName = options.stackName ?? 'local';
   const host = options.host ?? '127.0.0.1';
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const model = loadTemplateModel(TEMPLATE_FILE, { ChatAuthToken: chatToken, AdminAuthToken: adminToken });
-  checkParameter(model, 'ChatAuthToken', chatToken, 'The chat token');
-  checkParameter(model, 'AdminAuthToken', adminToken, 'The admin token');
+  // jwt mode: the issuer the authorizer trusts, as template parameters (AuthMode, JwtIssuer, …).
+  const issuer =
+    authMode === 'jwt' ? await startLocalIssuer({ port: options.authIssuerPort ?? 0 }) : undefined;
+  // An empty admin token means "no admins", which the template spells `none`.
+  const adminParameter = adminToken.trim() === '' ? 'none' : adminToken;
+  let model: TemplateModel;
+  try {
+    model = loadTemplateModel(
+      TEMPLATE_FILE,
+      issuer
+        ? { AuthMode: 'jwt', JwtIssuer: issuer.url, JwtAudience: issuer.clientId, JwtJwksUri: issuer.jwksUri }
+        : { ChatAuthToken: chatToken, AdminAuthToken: adminParameter },
+    );
+    if (!issuer) {
+      checkParameter(model, 'ChatAuthToken', chatToken, 'The chat token');
+      checkParameter(model, 'AdminAuthToken', adminParameter, 'The admin token');
+    }
+  } catch (error) {
+    await issuer?.stop();
+    throw error;
+  }
   const faults = createFaults(options.faults);
   const functionLogs = options.functionLogs ?? 'errors';
   const webRoot = path.resolve(options.webRoot ?? path.join(REPO_ROOT, 'web', 'dist'));
@@ -168,6 +211,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     await h.gateway?.closeConnections();
     await Promise.all((h.eventSources ?? []).map((source) => source.stop()));
     await h.gateway?.close();
+    await issuer?.stop();
     await h.functions?.stop();
     await h.dynamoDbFaultProxy?.stop();
     for (const client of h.clients ?? []) client.destroy();
@@ -210,7 +254,11 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       for (const out of functionOutputLines(id, line, functionLogs)) log(out);
     },
   }).then((functions) => (h.functions = functions));
-  const webBuilt = (options.buildWeb ?? options.watch) ? buildWebClient(webRoot, log) : Promise.resolve();
+  const webAuth = issuer
+    ? { signIn: { kind: 'local', tokenUrl: issuer.tokenUrl, clientId: issuer.clientId } }
+    : {};
+  const webBuilt =
+    (options.buildWeb ?? options.watch) ? buildWebClient(webRoot, log, webAuth) : Promise.resolve();
 
   let inFlight = 0;
   const invoke = async (id: string, event: unknown) => {
@@ -313,6 +361,8 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       httpUrl: resources.httpUrl,
       chatToken,
       adminToken,
+      authMode,
+      ...(issuer ? { issuer } : {}),
       tableName: resources.tables[table.logicalId] as string,
       queueUrl: queue.url,
       deadLetterQueueUrl: deadLetterId ? (queues[deadLetterId]?.url ?? '') : '',

@@ -4,6 +4,8 @@
  *   npm run build:web                                  # -> web/dist, endpoint taken from the page's host
  *   npm run build:web -- --endpoint wss://abc.execute-api.eu-north-1.amazonaws.com/dev --minify
  *   npm run build:web -- --out /tmp/site
+ *   npm run build:web -- --endpoint wss://… --cognito-domain https://chat-1.auth.eu-north-1.amazoncognito.com --client-id <id>
+ *   npm run build:web -- --endpoint wss://… --oidc-authorize-url https://… --oidc-token-url https://… --client-id <id>
  *
  * The local gateway calls `buildWeb('web/dist')` at startup and serves the folder. A page built
  * with `--endpoint` connects only there (its Content-Security-Policy allows that origin alone, and
@@ -14,6 +16,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { contentSecurityPolicy, withPolicy } from './csp';
+import { cognitoSignIn, parseSignInConfig, type SignInConfig } from './src/sign-in';
 
 export interface BuildWebOptions {
   minify?: boolean;
@@ -21,6 +24,16 @@ export interface BuildWebOptions {
   endpoint?: string;
   /** Emit app.js.map next to app.js. */
   sourcemap?: boolean;
+  /**
+   * How users sign in (jwt mode): the local issuer's login form, or an OIDC provider's hosted
+   * sign-in with PKCE (Cognito). Default: the shared token (token mode).
+   */
+  signIn?: SignInConfig;
+}
+
+/** What the page must reach to sign in (jwt mode: the token endpoint's origin), for its CSP's connect-src. */
+export function signInOrigins(signIn: SignInConfig): string[] {
+  return signIn.kind === 'token' ? [] : [new URL(signIn.tokenUrl).origin];
 }
 
 const WEB_DIR = __dirname;
@@ -31,6 +44,9 @@ export async function buildWeb(outDir: string, options: BuildWebOptions = {}): P
   if (endpoint && !/^wss?:\/\//.test(endpoint)) {
     throw new Error(`--endpoint must be a ws:// or wss:// URL, got "${endpoint}"`);
   }
+  const signIn = options.signIn ?? { kind: 'token' };
+  // Checked here, so a bad setting fails the build rather than the page.
+  parseSignInConfig(JSON.stringify(signIn));
   await mkdir(out, { recursive: true });
   const common = {
     bundle: true,
@@ -47,7 +63,10 @@ export async function buildWeb(outDir: string, options: BuildWebOptions = {}): P
       format: 'iife',
       target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
       sourcemap: options.sourcemap ?? false,
-      define: { __CHAT_ENDPOINT__: JSON.stringify(endpoint) },
+      define: {
+        __CHAT_ENDPOINT__: JSON.stringify(endpoint),
+        __CHAT_SIGN_IN__: JSON.stringify(signIn.kind === 'token' ? '' : JSON.stringify(signIn)),
+      },
     }),
     build({
       ...common,
@@ -56,7 +75,10 @@ export async function buildWeb(outDir: string, options: BuildWebOptions = {}): P
       target: ['chrome100', 'firefox100', 'safari15'],
     }),
     readFile(path.join(WEB_DIR, 'index.html'), 'utf8').then((html) =>
-      writeFile(path.join(out, 'index.html'), withPolicy(html, contentSecurityPolicy(endpoint))),
+      writeFile(
+        path.join(out, 'index.html'),
+        withPolicy(html, contentSecurityPolicy(endpoint, signInOrigins(signIn))),
+      ),
     ),
   ]);
 }
@@ -66,6 +88,7 @@ function parseArgs(argv: string[]): { outDir: string; options: BuildWebOptions }
   const options: BuildWebOptions = {};
   const envEndpoint = process.env.CHAT_WEB_ENDPOINT;
   if (envEndpoint) options.endpoint = envEndpoint;
+  const oidc: Record<string, string> = {};
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     const value = () => {
@@ -77,7 +100,24 @@ function parseArgs(argv: string[]): { outDir: string; options: BuildWebOptions }
     else if (arg === '--endpoint') options.endpoint = value();
     else if (arg === '--minify') options.minify = true;
     else if (arg === '--sourcemap') options.sourcemap = true;
-    else throw new Error(`Unknown option ${arg}. Use --out DIR, --endpoint wss://…, --minify, --sourcemap.`);
+    else if (arg === '--cognito-domain') oidc.cognitoDomain = value();
+    else if (arg === '--client-id') oidc.clientId = value();
+    else if (arg === '--scope') oidc.scope = value();
+    else if (arg === '--oidc-authorize-url') oidc.authorizeUrl = value();
+    else if (arg === '--oidc-token-url') oidc.tokenUrl = value();
+    else if (arg === '--oidc-logout-url') oidc.logoutUrl = value();
+    else {
+      throw new Error(
+        `Unknown option ${arg}. Use --out DIR, --endpoint wss://…, --minify, --sourcemap, ` +
+          '--cognito-domain URL --client-id ID, --oidc-authorize-url URL --oidc-token-url URL, --scope.',
+      );
+    }
+  }
+  if (Object.keys(oidc).length > 0) {
+    if (!oidc.clientId) throw new Error('Signing in needs --client-id (the app client id).');
+    options.signIn = oidc.cognitoDomain
+      ? cognitoSignIn(oidc.cognitoDomain, oidc.clientId, oidc.scope)
+      : parseSignInConfig(JSON.stringify({ kind: 'oidc', ...oidc }));
   }
   return { outDir, options };
 }

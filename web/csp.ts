@@ -9,8 +9,9 @@
  * a page built without one lets the person choose (`?endpoint=`, the form), with a warning on
  * the page when a link names a host other than the page's own (web/src/protocol.ts).
  */
-export function contentSecurityPolicy(endpoint = ''): string {
-  const connect = endpoint ? new URL(endpoint).origin : "'self' ws: wss:";
+export function contentSecurityPolicy(endpoint = '', alsoConnectTo: string[] = []): string {
+  // Plus what the page itself must reach, e.g. the sign-in service's token endpoint (jwt mode).
+  const connect = [endpoint ? new URL(endpoint).origin : "'self' ws: wss:", ...alsoConnectTo].join(' ');
   return [
     "default-src 'none'",
     "script-src 'self'",

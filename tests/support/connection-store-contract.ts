@@ -79,6 +79,19 @@ export function describeConnectionStoreContract(name: string, subject: ContractS
         await expect(store.getConnection(connection.connectionId)).resolves.toEqual(connection);
       });
 
+      it("keeps the signed-in user's sub (as principal) and display name with the connection", async () => {
+        const connection = {
+          connectionId: connectionIdFor('signed-in'),
+          role: 'user' as const,
+          principalId: '7d3c1c1e-0b1a-4f7e-9c55-2f1f4f1d9a10',
+          connectedAt: 1_700_000,
+          displayName: 'Mikki Hiiri',
+        };
+        await store.putConnection(connection);
+
+        await expect(store.getConnection(connection.connectionId)).resolves.toEqual(connection);
+      });
+
       it('returns undefined for a connection that was never registered', async () => {
         await expect(store.getConnection('never-seen=')).resolves.toBeUndefined();
       });

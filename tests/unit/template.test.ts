@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CONNECTION_INDEX } from '../../functions/shared/adapters/dynamodb/table-layout';
+import { evaluate } from '../../local/intrinsics';
 import { type CfnResource, type CfnTemplate, loadTemplate, REPO_ROOT } from '../support/cfn-yaml';
 
 const template: CfnTemplate = loadTemplate();
@@ -84,8 +85,15 @@ interface Statement {
   Resource: unknown;
 }
 
+/** A policy entry, or both branches of an `!If [Condition, policy, !Ref AWS::NoValue]` entry. */
+const policyBranches = (policy: unknown): unknown[] => {
+  const branches = (policy as { 'Fn::If'?: unknown[] })['Fn::If'];
+  if (!branches) return [policy];
+  return branches.slice(1).filter((branch) => refOf(branch) !== 'AWS::NoValue');
+};
+
 function statementsOf(functionId: string): Statement[] {
-  const policies = (props(functionId).Policies ?? []) as unknown[];
+  const policies = ((props(functionId).Policies ?? []) as unknown[]).flatMap(policyBranches);
   return policies.flatMap((policy) => {
     const statements = (policy as { Statement?: Statement[] }).Statement;
     if (!statements) throw new Error(`${functionId} uses a policy that is not an inline statement list`);
@@ -424,7 +432,10 @@ describe('the functions', () => {
     ['SendMessageFunction', ['TABLE_NAME', 'QUEUE_URL']],
     ['BroadcastFunction', ['TABLE_NAME', 'QUEUE_URL']],
     ['FanoutFunction', ['TABLE_NAME', 'QUEUE_URL', 'CONNECTIONS_URL']],
-    ['AuthorizerFunction', ['CHAT_AUTH_TOKEN', 'ADMIN_AUTH_TOKEN']],
+    [
+      'AuthorizerFunction',
+      ['AUTH_MODE', 'CHAT_AUTH_TOKEN', 'ADMIN_AUTH_TOKEN', 'JWT_ISSUER', 'JWT_AUDIENCE'],
+    ],
   ])('gives %s the environment its cold start requires', (id, names) => {
     const variables =
       (props(id).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
@@ -484,10 +495,35 @@ describe('IAM', () => {
     }
   });
 
-  it('grants no action outside DynamoDB, SQS and execute-api', () => {
-    for (const [, s] of allStatements) {
-      for (const action of list(s.Action)) expect(action).toMatch(/^(dynamodb|sqs|execute-api):\w+$/);
+  it('grants no action outside DynamoDB, SQS and execute-api (but for the authorizer reading its tokens)', () => {
+    for (const [id, s] of allStatements) {
+      for (const action of list(s.Action)) {
+        if (id === 'AuthorizerFunction')
+          expect(action).toMatch(/^(secretsmanager:GetSecretValue|ssm:GetParameters)$/);
+        else expect(action).toMatch(/^(dynamodb|sqs|execute-api):\w+$/);
+      }
     }
+  });
+
+  it('lets the authorizer read only the named secret or parameters, and only when TokenSource says so', () => {
+    const policies = (props('AuthorizerFunction').Policies ?? []) as {
+      'Fn::If': [string, unknown, unknown];
+    }[];
+
+    expect(policies.map((p) => [p['Fn::If'][0], refOf(p['Fn::If'][2])])).toEqual([
+      ['TokensInSecretsManager', 'AWS::NoValue'],
+      ['TokensInSsm', 'AWS::NoValue'],
+    ]);
+    expect(statementsOf('AuthorizerFunction').map((s) => [list(s.Action), subText(s.Resource)])).toEqual([
+      [
+        ['secretsmanager:GetSecretValue'],
+        `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:\${TokenSourceName}-??????`,
+      ],
+      [
+        ['ssm:GetParameters'],
+        `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter\${TokenSourceName}/*`,
+      ],
+    ]);
   });
 
   it.each([
@@ -535,7 +571,6 @@ describe('IAM', () => {
         'execute-api:ManageConnections',
       ],
     ],
-    ['AuthorizerFunction', []],
     ['DefaultFunction', []],
   ])('grants %s the actions its code path calls', (id, actions) => {
     expect(allowedActions(id)).toEqual(expect.arrayContaining(actions));
@@ -556,9 +591,23 @@ describe('parameters and outputs', () => {
     expect(template.Parameters?.[name]?.NoEcho).toBe(true);
   });
 
-  it('lets AdminAuthToken be empty (no admins)', () => {
-    expect(template.Parameters?.AdminAuthToken?.Default).toBe('');
+  it('takes "none" for "no admins" (sam deploy --guided re-prompts on an empty NoEcho answer)', () => {
+    expect(template.Parameters?.AdminAuthToken?.Default).toBe('none');
   });
+
+  it.each(['ChatAuthToken', 'AdminAuthToken'])(
+    '%s accepts "none" or 16+ characters without spaces, never a space or a short token',
+    (name) => {
+      const pattern = new RegExp(String(template.Parameters?.[name]?.AllowedPattern));
+
+      for (const good of ['none', 'x'.repeat(16), 'local-chat-token-change-me', 'A1!b2@c3#d4$e5%f6^']) {
+        expect(pattern.test(good)).toBe(true);
+      }
+      for (const bad of ['', ' ', '   ', 'x'.repeat(15), 'sixteen chars ok', ` ${'x'.repeat(16)}`, 'None']) {
+        expect(pattern.test(bad)).toBe(false);
+      }
+    },
+  );
 
   it('passes the tokens to the authorizer only', () => {
     const holders = functionIds.filter((id) =>
@@ -785,5 +834,130 @@ describe('hardening', () => {
     expect(parameter(settings.ThrottlingBurstLimit).Default).toBeGreaterThanOrEqual(
       parameter(settings.ThrottlingRateLimit).Default ?? 0,
     );
+  });
+});
+
+describe('sign-in (AuthMode)', () => {
+  const parameters = template.Parameters ?? {};
+  const defaults = Object.fromEntries(
+    Object.entries(parameters).flatMap(([name, p]) => ('Default' in p ? [[name, p.Default]] : [])),
+  );
+
+  /** The authorizer's environment as CloudFormation would resolve it for these parameter values. */
+  function authorizerEnv(values: Record<string, unknown>): Record<string, unknown> {
+    const variables = (props('AuthorizerFunction').Environment as { Variables: Record<string, unknown> })
+      .Variables;
+    return evaluate(variables, {
+      parameters: { ...defaults, ...values },
+      pseudo: { 'AWS::Region': 'eu-north-1', 'AWS::URLSuffix': 'amazonaws.com', 'AWS::AccountId': '1' },
+      conditions: template.Conditions ?? {},
+      ref: (id) => `<${id}>`,
+      getAtt: (id, attribute) => `<${id}.${attribute}>`,
+    }) as Record<string, unknown>;
+  }
+
+  const CHAT = 'chat-token-0123456789';
+
+  it('defaults to token mode with the tokens from the parameters', () => {
+    expect(parameters.AuthMode).toMatchObject({ Default: 'token', AllowedValues: ['token', 'jwt'] });
+    expect(authorizerEnv({ ChatAuthToken: CHAT })).toEqual({
+      AUTH_MODE: 'token',
+      CHAT_AUTH_TOKEN: CHAT,
+      TOKEN_SOURCE: 'environment',
+    });
+  });
+
+  it('passes the admin token only when it is not "none"', () => {
+    expect(authorizerEnv({ ChatAuthToken: CHAT, AdminAuthToken: 'admin-token-0123456789' })).toMatchObject({
+      ADMIN_AUTH_TOKEN: 'admin-token-0123456789',
+    });
+  });
+
+  it.each(['secretsmanager', 'ssm'])(
+    'keeps the tokens out of the function configuration with TokenSource %s',
+    (source) => {
+      expect(authorizerEnv({ TokenSource: source, TokenSourceName: '/chat', ChatAuthToken: CHAT })).toEqual({
+        AUTH_MODE: 'token',
+        TOKEN_SOURCE: source,
+        TOKEN_SOURCE_NAME: '/chat',
+      });
+    },
+  );
+
+  it('points jwt mode at the created user pool and its web client, with chat-admins as the admin group', () => {
+    expect(authorizerEnv({ AuthMode: 'jwt', CreateUserPool: 'true', ChatAuthToken: CHAT })).toEqual({
+      AUTH_MODE: 'jwt',
+      JWT_ISSUER: 'https://cognito-idp.eu-north-1.amazonaws.com/<UserPool>',
+      JWT_AUDIENCE: '<UserPoolClient>',
+      JWT_TOKEN_USE: 'access',
+      JWT_ADMIN_CLAIM: 'cognito:groups',
+      JWT_ADMIN_VALUE: '<ChatAdminsGroup>',
+    });
+    expect(props('ChatAdminsGroup').GroupName).toBe('chat-admins');
+  });
+
+  it('points jwt mode at any other OIDC provider with JwtIssuer, JwtAudience, JwtJwksUri and the admin claim', () => {
+    expect(
+      authorizerEnv({
+        AuthMode: 'jwt',
+        JwtIssuer: 'https://login.example/realms/chat',
+        JwtAudience: 'chat-api',
+        JwtJwksUri: 'https://login.example/realms/chat/protocol/openid-connect/certs',
+        JwtAdminClaim: 'realm_access.roles',
+        JwtAdminValue: 'chat-admin',
+      }),
+    ).toEqual({
+      AUTH_MODE: 'jwt',
+      JWT_ISSUER: 'https://login.example/realms/chat',
+      JWT_AUDIENCE: 'chat-api',
+      JWT_JWKS_URI: 'https://login.example/realms/chat/protocol/openid-connect/certs',
+      JWT_TOKEN_USE: 'access',
+      JWT_ADMIN_CLAIM: 'realm_access.roles',
+      JWT_ADMIN_VALUE: 'chat-admin',
+    });
+  });
+
+  it('creates the Cognito resources only under CreateUserPool (in jwt mode)', () => {
+    const cognito = Object.entries(resources).filter(([, r]) => r.Type.startsWith('AWS::Cognito::'));
+
+    expect(cognito.map(([id]) => id).sort()).toEqual([
+      'ChatAdminsGroup',
+      'UserPool',
+      'UserPoolClient',
+      'UserPoolDomain',
+    ]);
+    for (const [, resource] of cognito) expect(resource.Condition).toBe('CreatesUserPool');
+    expect(template.Conditions?.CreatesUserPool).toEqual({
+      'Fn::And': [{ Condition: 'IsJwtMode' }, { 'Fn::Equals': [{ Ref: 'CreateUserPool' }, 'true'] }],
+    });
+  });
+
+  it('makes the web client a public PKCE client of the hosted UI, and lets only operators create users', () => {
+    expect(props('UserPoolClient')).toMatchObject({
+      GenerateSecret: false,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthScopes: expect.arrayContaining(['openid']),
+      PreventUserExistenceErrors: 'ENABLED',
+    });
+    expect(props('UserPool').AdminCreateUserConfig).toEqual({ AllowAdminCreateUserOnly: true });
+  });
+
+  it('outputs the user pool, its client, the hosted UI and the issuer when it creates them', () => {
+    for (const name of ['UserPoolId', 'UserPoolClientId', 'UserPoolHostedUiUrl', 'JwtIssuerUrl']) {
+      expect(template.Outputs?.[name]).toMatchObject({ Condition: 'CreatesUserPool' });
+    }
+  });
+
+  it('refuses at deploy time the parameter sets that could not work (Rules)', () => {
+    const rules = (template as unknown as { Rules: Record<string, { Assertions: unknown[] }> }).Rules;
+
+    expect(Object.keys(rules).sort()).toEqual([
+      'JwtModeNeedsAnIssuer',
+      'StoredTokensNeedAName',
+      'TokenModeNeedsAChatToken',
+      'UserPoolNeedsJwtMode',
+    ]);
+    expect(JSON.stringify(rules.TokenModeNeedsAChatToken)).toContain('"ChatAuthToken"},"none"');
   });
 });

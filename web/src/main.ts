@@ -5,10 +5,27 @@
 import { type ChatInput, type ChatState, type Effect, initialState, reduce } from './chat-state.js';
 import { chooseEndpoint, foreignEndpointWarning, socketUrl } from './protocol.js';
 import { findElements, Renderer } from './render.js';
+import {
+  authorizeUrl,
+  challengeOf,
+  exchangeCode,
+  type FetchLike,
+  localSignIn,
+  newVerifier,
+  parseSignInConfig,
+  refreshTokens,
+  renewDelay,
+  type SignedIn,
+} from './sign-in.js';
 import { SocketDriver } from './socket-driver.js';
 
 /** Set at build time (`buildWeb(dir, { endpoint })`); empty means "derive from the page". */
 declare const __CHAT_ENDPOINT__: string;
+/** Set at build time (`buildWeb(dir, { signIn })`): JSON of sign-in.ts's SignInConfig; empty = token mode. */
+declare const __CHAT_SIGN_IN__: string;
+
+/** The PKCE verifier and state, kept across the sign-in redirect (this tab only). */
+const PKCE_KEY = 'chat.pkce';
 
 const STORAGE = { endpoint: 'chat.endpoint', nickname: 'chat.nickname' };
 
@@ -33,7 +50,14 @@ function start(): void {
   const field = (id: string) => document.getElementById(id) as HTMLInputElement;
   const endpointInput = field('endpoint');
   const tokenInput = field('token');
+  const usernameInput = field('username');
+  const adminInput = field('admin');
   const nicknameInput = field('nickname');
+  const signIn = parseSignInConfig(__CHAT_SIGN_IN__);
+  const fetchJson: FetchLike = (url, init) => fetch(url, init);
+  /** jwt mode: the signed-in user's tokens, in memory only. */
+  let session: SignedIn | undefined;
+  let renewTimer: ReturnType<typeof setTimeout> | undefined;
   const roomIdInput = field('room-id');
 
   let state: ChatState = initialState(recall(STORAGE.nickname));
@@ -104,31 +128,121 @@ function start(): void {
   endpointInput.addEventListener('input', showEndpointWarning);
   nicknameInput.value = state.nickname;
 
-  ui.connectForm.addEventListener('submit', (event) => {
+  function problem(text: string, focus?: HTMLElement): void {
+    ui.connectProblem.hidden = false;
+    ui.connectProblem.textContent = text;
+    focus?.focus();
+  }
+
+  /** jwt mode: a fresh token a minute before the old one expires, for the reconnects to come. */
+  function scheduleRenewal(endpoint: string, user: { username: string; admin: boolean }): void {
+    clearTimeout(renewTimer);
+    const current = session;
+    if (!current || signIn.kind === 'token') return;
+    renewTimer = setTimeout(
+      async () => {
+        try {
+          if (signIn.kind === 'local') session = await localSignIn(fetchJson, signIn, user, Date.now());
+          else if (current.refreshToken) {
+            session = await refreshTokens(fetchJson, signIn, current.refreshToken, Date.now());
+          } else return;
+          driver.setUrl(socketUrl(endpoint, session.accessToken));
+          scheduleRenewal(endpoint, user);
+        } catch (error) {
+          console.warn('Could not renew the sign-in:', (error as Error).message);
+        }
+      },
+      renewDelay(current, Date.now()),
+    );
+  }
+
+  ui.connectForm.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const nickname = nicknameInput.value.trim();
-    const token = tokenInput.value;
-    let url: string;
+    const endpoint = endpointInput.value;
     try {
-      url = socketUrl(endpointInput.value, token);
+      socketUrl(endpoint, '');
     } catch (error) {
-      ui.connectProblem.hidden = false;
-      ui.connectProblem.textContent = (error as Error).message;
-      endpointInput.focus();
+      problem((error as Error).message, endpointInput);
       return;
     }
-    if (!token) {
-      ui.connectProblem.hidden = false;
-      ui.connectProblem.textContent = 'Enter the chat token you were given.';
-      tokenInput.focus();
-      return;
+    const user = { username: usernameInput.value.trim(), admin: adminInput.checked };
+    let token: string;
+    if (signIn.kind === 'token') {
+      token = tokenInput.value;
+      if (!token) return problem('Enter the chat token you were given.', tokenInput);
+    } else if (signIn.kind === 'local') {
+      if (!user.username) return problem('Enter a username to sign in with.', usernameInput);
+      try {
+        session = await localSignIn(fetchJson, signIn, user, Date.now());
+      } catch (error) {
+        return problem((error as Error).message, usernameInput);
+      }
+      token = session.accessToken;
+    } else {
+      if (!session) return problem('Sign in first.', document.getElementById('sign-in') ?? undefined);
+      token = session.accessToken;
     }
-    remember(STORAGE.endpoint, endpointInput.value.trim());
+    // jwt mode: the nickname defaults to the name the token gives.
+    const nickname = nicknameInput.value.trim() || session?.displayName || user.username;
+    remember(STORAGE.endpoint, endpoint.trim());
     remember(STORAGE.nickname, nickname);
     ui.roomNickname.value = nickname;
-    driver.setUrl(url);
+    driver.setUrl(socketUrl(endpoint, token));
+    scheduleRenewal(endpoint, user);
     dispatch({ kind: 'connect', nickname });
   });
+
+  // Which sign-in the page was built for decides the fields the form shows.
+  const tokenFields = document.getElementById('token-fields') as HTMLElement;
+  const localFields = document.getElementById('local-sign-in') as HTMLElement;
+  const oidcFields = document.getElementById('oidc-sign-in') as HTMLElement;
+  const signedInAs = document.getElementById('signed-in-as') as HTMLElement;
+  tokenFields.hidden = signIn.kind !== 'token';
+  localFields.hidden = signIn.kind !== 'local';
+  oidcFields.hidden = signIn.kind !== 'oidc';
+  if (signIn.kind === 'oidc') {
+    const redirectUri = `${location.origin}${location.pathname}`;
+    document.getElementById('sign-in')?.addEventListener('click', async () => {
+      const verifier = newVerifier((bytes) => crypto.getRandomValues(bytes));
+      const state = newVerifier((bytes) => crypto.getRandomValues(bytes));
+      remember(STORAGE.endpoint, endpointInput.value.trim());
+      sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state, redirectUri }));
+      const challenge = await challengeOf(verifier, crypto.subtle);
+      location.assign(authorizeUrl(signIn, { redirectUri, state, challenge }));
+    });
+    // Back from the provider: ?code=&state= (or ?error=).
+    const query = new URLSearchParams(location.search);
+    const code = query.get('code');
+    const returned = query.get('state');
+    const failed = query.get('error');
+    if (code || failed) {
+      const pending = JSON.parse(sessionStorage.getItem(PKCE_KEY) ?? 'null') as {
+        verifier: string;
+        state: string;
+        redirectUri: string;
+      } | null;
+      sessionStorage.removeItem(PKCE_KEY);
+      history.replaceState(null, '', redirectUri);
+      if (failed) problem(`Signing in did not succeed (${failed}).`);
+      else if (!pending || pending.state !== returned)
+        problem('That sign-in was not started here; sign in again.');
+      else {
+        exchangeCode(
+          fetchJson,
+          signIn,
+          { code: code ?? '', verifier: pending.verifier, redirectUri },
+          Date.now(),
+        )
+          .then((signedIn) => {
+            session = signedIn;
+            signedInAs.textContent = `Signed in as ${signedIn.displayName || 'you'}.`;
+            if (!nicknameInput.value) nicknameInput.value = signedIn.displayName;
+            ui.connectButton.focus();
+          })
+          .catch((error: unknown) => problem((error as Error).message));
+      }
+    }
+  }
 
   ui.disconnect.addEventListener('click', () => dispatch({ kind: 'disconnect' }));
   ui.reconnectNow.addEventListener('click', () => dispatch({ kind: 'reconnect-now' }));
@@ -183,7 +297,14 @@ function start(): void {
   window.addEventListener('online', () => dispatch({ kind: 'reconnect-now' }));
 
   renderer.render(state, Date.now());
-  (endpointInput.value ? (nicknameInput.value ? tokenInput : nicknameInput) : endpointInput).focus();
+  // Token mode: the nickname, then the token. jwt mode: the username (the nickname defaults to it).
+  const next =
+    signIn.kind === 'local'
+      ? usernameInput
+      : signIn.kind === 'oidc' || !nicknameInput.value
+        ? nicknameInput
+        : tokenInput;
+  (endpointInput.value ? next : endpointInput).focus();
 }
 
 start();

@@ -10,6 +10,9 @@ import {
   url,
 } from '../../../functions/shared/runtime/config';
 
+const CHAT = 'chat-token-0123456789';
+const ADMIN = 'admin-token-0123456789';
+
 function thrown(fn: () => unknown): Error {
   try {
     fn();
@@ -117,19 +120,151 @@ describe('function configurations', () => {
     );
   });
 
-  it('requires CHAT_AUTH_TOKEN and allows an empty ADMIN_AUTH_TOKEN', () => {
+  it('requires CHAT_AUTH_TOKEN in token mode and allows no admin token', () => {
     expect(thrown(() => authConfig({})).message).toContain('CHAT_AUTH_TOKEN');
-    expect(authConfig({ CHAT_AUTH_TOKEN: 'user-token' })).toEqual({
-      chatToken: 'user-token',
-      adminToken: '',
+    expect(authConfig({ CHAT_AUTH_TOKEN: CHAT })).toEqual({
+      mode: 'token',
+      tokens: { kind: 'environment', chatToken: CHAT, adminToken: '' },
     });
   });
 
-  it('refuses an admin token equal to the chat token', () => {
-    const error = thrown(() => authConfig({ CHAT_AUTH_TOKEN: 'same-token', ADMIN_AUTH_TOKEN: 'same-token' }));
+  it('refuses an admin token equal to the chat token, without echoing it', () => {
+    const error = thrown(() => authConfig({ CHAT_AUTH_TOKEN: CHAT, ADMIN_AUTH_TOKEN: ` ${CHAT} ` }));
 
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toContain('ADMIN_AUTH_TOKEN');
-    expect(error.message).not.toContain('same-token');
+    expect(error.message).not.toContain(CHAT);
+  });
+});
+
+describe('shared tokens (token mode)', () => {
+  const tokensOf = (env: Record<string, string>) => {
+    const config = authConfig(env);
+    if (config.mode !== 'token' || config.tokens.kind !== 'environment') throw new Error('not token mode');
+    return { chatToken: config.tokens.chatToken, adminToken: config.tokens.adminToken };
+  };
+
+  it('trims both tokens', () => {
+    expect(tokensOf({ CHAT_AUTH_TOKEN: ` ${CHAT}\n`, ADMIN_AUTH_TOKEN: `\t${ADMIN} ` })).toEqual({
+      chatToken: CHAT,
+      adminToken: ADMIN,
+    });
+  });
+
+  it.each([
+    ['"none"', 'none'],
+    ['empty', ''],
+    ['a space (sam deploy --guided takes no empty secret)', ' '],
+    ['spaces', '   '],
+  ])('reads an ADMIN_AUTH_TOKEN that is %s as "no admins"', (_name, value) => {
+    expect(tokensOf({ CHAT_AUTH_TOKEN: CHAT, ADMIN_AUTH_TOKEN: value }).adminToken).toBe('');
+  });
+
+  it.each([
+    ['shorter than 16 characters', 'short-token'],
+    ['15 characters and spaces around', '  0123456789abcde  '],
+    ['with a space inside', 'chat token 0123456789'],
+  ])('refuses a token %s, naming the variable but not the value', (_name, value) => {
+    for (const env of [{ CHAT_AUTH_TOKEN: value }, { CHAT_AUTH_TOKEN: CHAT, ADMIN_AUTH_TOKEN: value }]) {
+      const error = thrown(() => authConfig(env));
+      const name = env.ADMIN_AUTH_TOKEN ? 'ADMIN_AUTH_TOKEN' : 'CHAT_AUTH_TOKEN';
+
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toContain(name);
+      expect(error.message).not.toContain(value.trim());
+    }
+  });
+
+  it('refuses a chat token of "none" in token mode', () => {
+    expect(thrown(() => authConfig({ CHAT_AUTH_TOKEN: 'none' })).message).toContain('CHAT_AUTH_TOKEN');
+  });
+
+  it('reads the tokens from Secrets Manager or SSM when TOKEN_SOURCE says so', () => {
+    expect(authConfig({ TOKEN_SOURCE: 'secretsmanager', TOKEN_SOURCE_NAME: 'chat/tokens' })).toEqual({
+      mode: 'token',
+      tokens: { kind: 'secretsmanager', secretId: 'chat/tokens' },
+    });
+    expect(authConfig({ TOKEN_SOURCE: 'ssm', TOKEN_SOURCE_NAME: '/chat/prod/' })).toEqual({
+      mode: 'token',
+      tokens: { kind: 'ssm', parameterPath: '/chat/prod' },
+    });
+  });
+
+  it('refuses an unknown TOKEN_SOURCE, a missing TOKEN_SOURCE_NAME and an SSM path without a leading slash', () => {
+    expect(thrown(() => authConfig({ TOKEN_SOURCE: 'vault' })).message).toContain('TOKEN_SOURCE');
+    expect(thrown(() => authConfig({ TOKEN_SOURCE: 'ssm' })).message).toContain('TOKEN_SOURCE_NAME');
+    expect(thrown(() => authConfig({ TOKEN_SOURCE: 'ssm', TOKEN_SOURCE_NAME: 'chat' })).message).toContain(
+      'TOKEN_SOURCE_NAME',
+    );
+  });
+});
+
+describe('jwt settings', () => {
+  const ISSUER = 'https://cognito-idp.eu-north-1.amazonaws.com/eu-north-1_abc123';
+  const base = { AUTH_MODE: 'jwt', JWT_ISSUER: ISSUER, JWT_AUDIENCE: 'client-1' };
+
+  it('needs no shared token, and defaults the JWKS URI, token use and admin group (Cognito)', () => {
+    expect(authConfig(base)).toEqual({
+      mode: 'jwt',
+      jwt: {
+        issuer: ISSUER,
+        audience: ['client-1'],
+        jwksUri: `${ISSUER}/.well-known/jwks.json`,
+        tokenUse: 'access',
+        adminClaim: 'cognito:groups',
+        adminValue: 'chat-admins',
+      },
+    });
+  });
+
+  it('takes a list of audiences, a JWKS URI, a token use and an admin claim', () => {
+    const config = authConfig({
+      ...base,
+      JWT_AUDIENCE: ' api://chat , client-1 ',
+      JWT_JWKS_URI: 'https://login.example/keys',
+      JWT_TOKEN_USE: 'id',
+      JWT_ADMIN_CLAIM: 'roles',
+      JWT_ADMIN_VALUE: 'admin',
+    });
+
+    expect(config).toMatchObject({
+      jwt: {
+        audience: ['api://chat', 'client-1'],
+        jwksUri: 'https://login.example/keys',
+        tokenUse: 'id',
+        adminClaim: 'roles',
+        adminValue: 'admin',
+      },
+    });
+  });
+
+  it('makes nobody an admin when JWT_ADMIN_VALUE is none', () => {
+    expect(authConfig({ ...base, JWT_ADMIN_VALUE: 'none' })).toMatchObject({
+      jwt: { adminClaim: '', adminValue: '' },
+    });
+  });
+
+  it.each([
+    ['JWT_ISSUER', { JWT_ISSUER: undefined }],
+    ['JWT_AUDIENCE', { JWT_AUDIENCE: ' , ' }],
+    ['JWT_ISSUER', { JWT_ISSUER: 'not a url' }],
+    ['JWT_JWKS_URI', { JWT_JWKS_URI: 'http://keys.example/jwks.json' }],
+    ['JWT_TOKEN_USE', { JWT_TOKEN_USE: 'refresh' }],
+    ['AUTH_MODE', { AUTH_MODE: 'oauth' }],
+  ])('fails naming %s when it is missing or wrong', (name, change) => {
+    const error = thrown(() => authConfig({ ...base, ...change }));
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain(name);
+  });
+
+  it('allows plain http only for a JWKS on loopback (the local issuer)', () => {
+    expect(
+      authConfig({
+        ...base,
+        JWT_ISSUER: 'http://127.0.0.1:3002',
+        JWT_JWKS_URI: 'http://127.0.0.1:3002/jwks',
+      }),
+    ).toMatchObject({ jwt: { jwksUri: 'http://127.0.0.1:3002/jwks' } });
   });
 });
