@@ -201,7 +201,7 @@ describe('authorizer in jwt mode', () => {
     const result = await handler(authorizerEvent(await issuer.accessToken('Mikki')));
 
     expect(effectOf(result)).toBe('Deny');
-    expect(logs.entries().at(-1)).toMatchObject({ level: 'error', reason: 'keys_unavailable' });
+    expect(logs.entries().at(-1)).toMatchObject({ level: 'ERROR', reason: 'keys_unavailable' });
   });
 
   it('expects ID tokens instead when JWT_TOKEN_USE is id', async () => {

@@ -135,7 +135,7 @@ describe('authorizer handler', () => {
 
       const failures = logs.entries().filter((e) => e.message === 'authenticator unavailable');
       expect(failures).toHaveLength(2);
-      expect(failures[0]).toMatchObject({ level: 'error', route: '$connect' });
+      expect(failures[0]).toMatchObject({ level: 'ERROR', route: '$connect' });
     } finally {
       for (const [k, v] of Object.entries(previous)) {
         if (v === undefined) delete process.env[k];
