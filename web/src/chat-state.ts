@@ -10,6 +10,7 @@ import {
   checkNickname,
   checkRoomId,
   type LeaveReason,
+  type RoomLogEvent,
   type ServerEvent,
 } from './protocol.js';
 
@@ -24,6 +25,8 @@ export interface Line {
   text: string;
   from?: string;
   own?: boolean;
+  /** The room event's place in the room's log: lines are kept in this order. */
+  seq?: number;
 }
 
 export interface Room {
@@ -36,6 +39,16 @@ export interface Room {
   unread: number;
   /** Re-enter attempts since the last success (nickname still held by the dropped connection). */
   rejoinAttempts: number;
+  /** The highest seq of the room's log this page has shown (resume asks for what came after). */
+  lastSeq: number;
+  /**
+   * Messages waiting to be sent: the next goes out once the room's copy of the previous one
+   * arrives (or an error answers it), so the room keeps them in the order they were typed
+   * (frames of one connection may be handled in any order).
+   */
+  outbox: readonly string[];
+  /** The message sent and not yet seen in the room. */
+  sending: string | null;
 }
 
 export type Connection =
@@ -93,7 +106,8 @@ export type ChatInput =
   | { kind: 'dismiss-banner'; key: string }
   | { kind: 'dismiss-notice'; key: string }
   | { kind: 'enter-timeout'; seq: number }
-  | { kind: 'retry-enter'; roomId: string };
+  | { kind: 'retry-enter'; roomId: string }
+  | { kind: 'send-timeout'; roomId: string; text: string };
 
 export type Effect =
   | { type: 'open-socket'; afterMs: number }
@@ -122,6 +136,9 @@ export const LIMITS = {
   enterTimeoutMs: 15_000,
   rejoinAttempts: 4,
   rejoinBaseMs: 1_000,
+  /** How long the next message waits for the room's copy of the previous one. */
+  sendTimeoutMs: 10_000,
+  historyLimit: 100,
 };
 
 export function initialState(nickname = ''): ChatState {
@@ -171,8 +188,19 @@ function removeRoom(state: ChatState, roomId: string): ChatState {
   };
 }
 
+/** Adds a line in the room's order: a room event before any later one (by seq), others at the end. */
 function addLine(room: Room, line: Line): Room {
-  return { ...room, lines: capTail([...room.lines, line], LIMITS.linesPerRoom) };
+  const later =
+    line.seq === undefined
+      ? -1
+      : room.lines.findIndex((l) => l.seq !== undefined && l.seq > (line.seq as number));
+  const lines =
+    later < 0 ? [...room.lines, line] : [...room.lines.slice(0, later), line, ...room.lines.slice(later)];
+  return {
+    ...room,
+    lines: capTail(lines, LIMITS.linesPerRoom),
+    lastSeq: Math.max(room.lastSeq, line.seq ?? 0),
+  };
 }
 
 function localKey(state: ChatState): [ChatState, string] {
@@ -222,12 +250,76 @@ function pump(state: ChatState, effects: Effect[]): ChatState {
     if (!room || (room.status !== 'entering' && room.status !== 'rejoining')) continue;
     const seq = next.seq + 1;
     next = { ...next, seq, inFlightEnter: { roomId, seq } };
+    // Back after a drop: resume from the last event shown, so what was said meanwhile follows.
+    const since = room.status === 'rejoining' && room.lastSeq > 0 ? { since: room.lastSeq } : {};
     effects.push(
-      { type: 'send', frame: { action: 'enterroom', roomId, nickname: room.nickname } },
+      { type: 'send', frame: { action: 'enterroom', roomId, nickname: room.nickname, ...since } },
       { type: 'after', ms: LIMITS.enterTimeoutMs, input: { kind: 'enter-timeout', seq } },
     );
   }
   return next;
+}
+
+/** Sends the room's next message if none is waiting for its room copy. */
+function flushOutbox(state: ChatState, roomId: string, effects: Effect[]): ChatState {
+  const room = findRoom(state, roomId);
+  if (!room || room.sending !== null || room.outbox.length === 0) return state;
+  if (state.connection.status !== 'open' || room.status !== 'joined') return state;
+  const [text, ...rest] = room.outbox as [string, ...string[]];
+  effects.push(
+    { type: 'send', frame: { action: 'sendmessage', roomId, message: text } },
+    { type: 'after', ms: LIMITS.sendTimeoutMs, input: { kind: 'send-timeout', roomId, text } },
+  );
+  return updateRoom(state, roomId, (r) => ({ ...r, outbox: rest, sending: text }));
+}
+
+/** The message in flight is settled (its copy arrived, or it was refused): on to the next one. */
+function settleSending(state: ChatState, roomId: string, effects: Effect[]): ChatState {
+  return flushOutbox(
+    updateRoom(state, roomId, (r) => ({ ...r, sending: null })),
+    roomId,
+    effects,
+  );
+}
+
+/** A gap in the room's seqs (an event was parked, or a page was cut short): ask for what is missing. */
+function fillGap(state: ChatState, roomId: string, seq: number, effects: Effect[]): void {
+  const room = findRoom(state, roomId);
+  if (!room || room.lastSeq === 0 || seq <= room.lastSeq + 1) return;
+  const missing = seq - room.lastSeq - 1;
+  effects.push({
+    type: 'send',
+    frame: { action: 'history', roomId, before: seq, limit: Math.min(LIMITS.historyLimit, missing) },
+  });
+}
+
+/** Lines for events of the room's past (a `history` page): in place by seq, members untouched. */
+function addHistory(state: ChatState, roomId: string, events: readonly RoomLogEvent[]): ChatState {
+  let next = state;
+  for (const event of events) {
+    if (next.seenIds.includes(event.id)) continue;
+    next = { ...next, seenIds: capTail([...next.seenIds, event.id], LIMITS.seenIds) };
+    next = updateRoom(next, roomId, (room) => addLine(room, lineOf(room, event)));
+  }
+  return next;
+}
+
+function lineOf(room: Room, event: RoomLogEvent): Line {
+  const base = { key: event.id, at: event.at, seq: event.seq };
+  switch (event.type) {
+    case 'message':
+      return {
+        ...base,
+        kind: 'message',
+        from: event.from,
+        text: event.message,
+        own: event.from === room.nickname,
+      };
+    case 'joined':
+      return { ...base, kind: 'system', text: `${event.nickname} joined` };
+    case 'left':
+      return { ...base, kind: 'system', text: LEFT_TEXT[event.reason](event.nickname) };
+  }
 }
 
 function queueEnter(state: ChatState, roomId: string): ChatState {
@@ -250,6 +342,7 @@ function onServerEvent(state: ChatState, event: ServerEvent, env: Env, effects: 
         key: event.id,
         kind: 'system',
         at: event.at,
+        seq: event.seq,
         text: back ? `You are back in the room as ${event.nickname}` : `You entered as ${event.nickname}`,
       };
       if (existing) {
@@ -274,42 +367,56 @@ function onServerEvent(state: ChatState, event: ServerEvent, env: Env, effects: 
           lines: [line],
           unread: 0,
           rejoinAttempts: 0,
+          lastSeq: event.seq,
+          outbox: [],
+          sending: null,
         };
         next = { ...next, rooms: [...next.rooms, room] };
         if (!next.activeRoomId) next = { ...next, activeRoomId: room.id };
       }
-      return pump(next, effects);
+      if (event.resumed === false) {
+        next = systemLine(
+          next,
+          event.roomId,
+          'Some of what was said while you were away is no longer kept; the latest messages follow.',
+          env,
+        );
+      }
+      return pump(flushOutbox(next, event.roomId, effects), effects);
     }
     case 'joined': {
       if (!findRoom(next, event.roomId)) return next;
+      fillGap(next, event.roomId, event.seq, effects);
       return updateRoom(next, event.roomId, (room) =>
-        addLine(
-          { ...room, members: sortMembers([...room.members, event.nickname]) },
-          { key: event.id, kind: 'system', at: event.at, text: `${event.nickname} joined` },
-        ),
+        addLine({ ...room, members: sortMembers([...room.members, event.nickname]) }, lineOf(room, event)),
       );
     }
     case 'left': {
       if (!findRoom(next, event.roomId)) return next;
+      fillGap(next, event.roomId, event.seq, effects);
       return updateRoom(next, event.roomId, (room) =>
-        addLine(
-          { ...room, members: room.members.filter((m) => m !== event.nickname) },
-          { key: event.id, kind: 'system', at: event.at, text: LEFT_TEXT[event.reason](event.nickname) },
-        ),
+        addLine({ ...room, members: room.members.filter((m) => m !== event.nickname) }, lineOf(room, event)),
       );
     }
+    case 'history':
+      if (!findRoom(next, event.roomId)) return next;
+      return addHistory(next, event.roomId, event.events);
     case 'exited':
       return removeRoom(next, event.roomId);
     case 'message': {
-      if (!findRoom(next, event.roomId)) return next;
+      const target = findRoom(next, event.roomId);
+      if (!target) return next;
+      fillGap(next, event.roomId, event.seq, effects);
       const active = next.activeRoomId === event.roomId;
-      return updateRoom(next, event.roomId, (room) => {
+      next = updateRoom(next, event.roomId, (room) => {
         const own = event.from === room.nickname;
         return addLine(
           { ...room, unread: active || own ? room.unread : room.unread + 1 },
-          { key: event.id, kind: 'message', at: event.at, from: event.from, text: event.message, own },
+          lineOf(room, event),
         );
       });
+      const mine = event.from === target.nickname && target.sending === event.message;
+      return mine ? settleSending(next, event.roomId, effects) : next;
     }
     case 'broadcast':
       return {
@@ -359,6 +466,12 @@ function onError(
     }
     return pump(next, effects);
   }
+  if (event.action === 'sendmessage') {
+    // The message in flight was refused (errors carry no room): every room sends its next one.
+    let next = notice(state, 'error', event.message, event.id);
+    for (const room of next.rooms) if (room.sending !== null) next = settleSending(next, room.id, effects);
+    return next;
+  }
   if (event.action === 'exitroom' && event.code === 'not_in_room') {
     // The server agrees we are not in it: finish the leave locally.
     const leaving = state.rooms.find((r) => r.status === 'leaving');
@@ -397,11 +510,18 @@ function onSocketClosed(
       if (room.status === 'leaving') {
         next = removeRoom(next, room.id);
       } else if (room.status !== 'out') {
-        next = updateRoom(next, room.id, (r) => ({ ...r, status: 'rejoining', members: [] }));
+        const unsent = room.outbox.length;
+        next = updateRoom(next, room.id, (r) => ({
+          ...r,
+          status: 'rejoining',
+          members: [],
+          outbox: [],
+          sending: null,
+        }));
         next = systemLine(
           next,
           room.id,
-          'Connection lost. Messages sent while you are away will not be shown here.',
+          `Connection lost; reconnecting. What is said meanwhile will be shown when you are back.${unsent > 0 ? ` ${unsent} message(s) you wrote were not sent.` : ''}`,
           env,
         );
       }
@@ -512,6 +632,9 @@ function step(state: ChatState, input: ChatInput, env: Env, effects: Effect[]): 
           lines: [],
           unread: 0,
           rejoinAttempts: 0,
+          lastSeq: 0,
+          outbox: [],
+          sending: null,
         };
         next = { ...state, rooms: [...state.rooms, room] };
       }
@@ -535,8 +658,8 @@ function step(state: ChatState, input: ChatInput, env: Env, effects: Effect[]): 
       }
       const problem = checkMessage(input.text);
       if (problem) return notice(state, 'error', problem);
-      effects.push({ type: 'send', frame: { action: 'sendmessage', roomId: room.id, message: input.text } });
-      return state;
+      const queued = updateRoom(state, room.id, (r) => ({ ...r, outbox: [...r.outbox, input.text] }));
+      return flushOutbox(queued, room.id, effects);
     }
     case 'send-broadcast': {
       if (state.connection.status !== 'open') return notice(state, 'error', 'Not connected.');
@@ -564,6 +687,11 @@ function step(state: ChatState, input: ChatInput, env: Env, effects: Effect[]): 
         'error',
       );
       return pump(next, effects);
+    }
+    case 'send-timeout': {
+      const room = findRoom(state, input.roomId);
+      if (room?.sending !== input.text) return state;
+      return settleSending(state, room.id, effects);
     }
     case 'retry-enter': {
       const room = findRoom(state, input.roomId);

@@ -277,13 +277,17 @@ function start(): void {
     event.preventDefault();
     const text = ui.message.value;
     const broadcast = /^\/broadcast\s+([\s\S]*)$/.exec(text);
-    let effects: Effect[] = [];
+    let taken = false;
     if (broadcast) {
-      effects = dispatch({ kind: 'send-broadcast', text: broadcast[1] ?? '' });
+      const effects = dispatch({ kind: 'send-broadcast', text: broadcast[1] ?? '' });
+      taken = effects.some((e) => e.type === 'send');
     } else if (state.activeRoomId) {
-      effects = dispatch({ kind: 'send-message', roomId: state.activeRoomId, text });
+      // Taken when sent now or queued behind the message still on its way (outbox).
+      const before = state.notices.length;
+      dispatch({ kind: 'send-message', roomId: state.activeRoomId, text });
+      taken = state.notices.length === before;
     }
-    if (effects.some((e) => e.type === 'send')) ui.message.value = '';
+    if (taken) ui.message.value = '';
     ui.message.focus();
   });
   ui.message.addEventListener('keydown', (event) => {

@@ -7,19 +7,22 @@ import type { ErrorCode } from '../../functions/shared/domain/errors.js';
 import type { LeaveReason, ServerEvent } from '../../functions/shared/domain/protocol.js';
 import {
   MAX_MESSAGE_BYTES,
-  MAX_NICKNAME_LENGTH,
   MAX_ROOM_ID_LENGTH,
-  NICKNAME_PATTERN,
+  nicknameProblem,
   ROOM_ID_PATTERN,
 } from '../../functions/shared/domain/rules.js';
 
 export type { ErrorCode, LeaveReason, ServerEvent };
 
 export type ClientFrame =
-  | { action: 'enterroom'; roomId: string; nickname: string }
+  | { action: 'enterroom'; roomId: string; nickname: string; since?: number }
   | { action: 'exitroom'; roomId: string }
   | { action: 'sendmessage'; roomId: string; message: string }
+  | { action: 'history'; roomId: string; before?: number; limit?: number }
   | { action: 'broadcast'; message: string };
+
+/** An event of a room's log (what `history` holds, and what live room events are). */
+export type RoomLogEvent = Extract<ServerEvent, { type: 'joined' | 'message' | 'left' }>;
 
 const LEAVE_REASONS: readonly string[] = ['exit', 'disconnect', 'gone'];
 
@@ -43,8 +46,17 @@ export function parseServerEvent(data: unknown): ServerEvent | null {
   } catch {
     return null;
   }
-  if (!isRecord(value) || !strings(value, 'type', 'id', 'at')) return null;
-  const ok = (() => {
+  return isServerEvent(value) ? (value as unknown as ServerEvent) : null;
+}
+
+const isSeq = (value: unknown) => typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+
+function isServerEvent(value: unknown): boolean {
+  if (!isRecord(value) || !strings(value, 'type', 'id', 'at')) return false;
+  // Room events carry their place in the room's log (`seq`).
+  const roomEvent = ['entered', 'joined', 'message', 'left', 'exited'].includes(value.type as string);
+  if (roomEvent && !isSeq(value.seq)) return false;
+  return (() => {
     switch (value.type) {
       case 'entered':
         return (
@@ -56,6 +68,15 @@ export function parseServerEvent(data: unknown): ServerEvent | null {
         return strings(value, 'roomId', 'nickname');
       case 'message':
         return strings(value, 'roomId', 'from', 'message');
+      case 'history':
+        return (
+          strings(value, 'roomId') &&
+          typeof value.more === 'boolean' &&
+          Array.isArray(value.events) &&
+          value.events.every(
+            (e) => isServerEvent(e) && ['joined', 'message', 'left'].includes((e as { type: string }).type),
+          )
+        );
       case 'exited':
         return strings(value, 'roomId');
       case 'left':
@@ -68,7 +89,6 @@ export function parseServerEvent(data: unknown): ServerEvent | null {
         return false;
     }
   })();
-  return ok ? (value as unknown as ServerEvent) : null;
 }
 
 export function checkRoomId(roomId: string): string | null {
@@ -77,14 +97,12 @@ export function checkRoomId(roomId: string): string | null {
     : `Room ids are 1-${MAX_ROOM_ID_LENGTH} characters of A-Z, a-z, 0-9, _ or -.`;
 }
 
+/** The server's own nickname rules (functions/shared/domain/rules.ts), as a sentence for people. */
 export function checkNickname(nickname: string): string | null {
-  const normalized = nickname.normalize('NFC');
-  const length = [...normalized].length;
-  if (length < 1 || length > MAX_NICKNAME_LENGTH) return `Nicknames are 1-${MAX_NICKNAME_LENGTH} characters.`;
-  if (!NICKNAME_PATTERN.test(normalized)) {
-    return "Nicknames may contain letters, digits, single spaces and _ . ' - only.";
-  }
-  return null;
+  const problem = nicknameProblem(nickname.normalize('NFC'));
+  return problem
+    ? `${problem.charAt(0).toUpperCase()}${problem.slice(1)}.`.replace(/^Nickname/, 'The nickname')
+    : null;
 }
 
 export function checkMessage(message: string): string | null {
