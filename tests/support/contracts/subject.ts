@@ -1,0 +1,141 @@
+/**
+ * What a contract suite runs against: the chat's stores over one empty table (the DynamoDB
+ * adapters on DynamoDB Local, or the in-memory ports), and the few things only the subject
+ * can do (spread a roster over pages, run the TTL process).
+ */
+import { randomUUID } from 'node:crypto';
+import { fromIdOf } from '../../../functions/shared/domain/identity';
+import {
+  type EntryEvent,
+  entryEventId,
+  ROOM_EVENT_VERSION,
+} from '../../../functions/shared/domain/room-events';
+import type {
+  Connection,
+  ConnectionRegistry,
+  EntryStore,
+  FailureCounter,
+  LogRecord,
+  NewEntry,
+  RateLimiter,
+  Role,
+  RoomLog,
+} from '../../../functions/shared/ports';
+import { toLogEvent } from '../../../functions/shared/use-cases/log-room-event';
+import { connectionIdFor } from '../ws-events';
+
+export interface StoreWorld {
+  registry: ConnectionRegistry;
+  entries: EntryStore;
+  /** The room log as one fanout sandbox sees it (its own head cache). */
+  log: RoomLog;
+  limiter: RateLimiter;
+  failures: FailureCounter;
+  /** Another fanout sandbox's view of the same room logs. */
+  anotherLog(): RoomLog;
+}
+
+export interface StoreSubject {
+  /** The stores over an empty table, with clock `now` and a history retention of `retentionDays`. */
+  create(now: () => Date, retentionDays: number): Promise<StoreWorld>;
+  /** Makes the room's roster span more than one Query page (called after the members joined). */
+  spreadRosterOverPages(world: StoreWorld, roomId: string, connectionIds: string[]): Promise<void>;
+  /** Deletes every item whose TTL is before `now`, as DynamoDB's TTL process eventually does. */
+  deleteExpired(world: StoreWorld, now: Date): Promise<void>;
+}
+
+export const T0 = new Date('2030-01-01T12:00:00.000Z');
+export const RETENTION_DAYS = 7;
+export const seconds = (n: number) => n * 1000;
+export const later = (ms: number, from: Date = T0) => new Date(from.getTime() + ms);
+
+export async function collect<T>(pages: AsyncIterable<T[]>): Promise<{ pages: number; items: T[] }> {
+  let count = 0;
+  const items: T[] = [];
+  for await (const page of pages) {
+    count += 1;
+    items.push(...page);
+  }
+  return { pages: count, items };
+}
+
+let rooms = 0;
+/** A room id no other test uses. */
+export const newRoom = (label = 'r') => `${label}-${++rooms}-${randomUUID().slice(0, 6)}`;
+
+export async function registered(
+  world: StoreWorld,
+  label: string,
+  role: Role = 'user',
+  displayName?: string,
+): Promise<Connection> {
+  const connection: Connection = {
+    connectionId: connectionIdFor(label),
+    role,
+    principalId: role,
+    connectedAt: 1_700_000_000_000,
+    ...(displayName === undefined ? {} : { displayName }),
+  };
+  await world.registry.putConnection(connection);
+  return connection;
+}
+
+export function newEntry(connectionId: string, roomId: string, nickname: string): NewEntry {
+  return { connectionId, roomId, entryId: randomUUID(), nickname, fromId: fromIdOf({}, connectionId) };
+}
+
+const at = T0.toISOString();
+
+/** The entry's `joined`, `message` or `left` as the routes queue it. */
+export function joinedOf(entry: NewEntry): EntryEvent {
+  const { roomId, connectionId, entryId, nickname, fromId } = entry;
+  return {
+    v: ROOM_EVENT_VERSION,
+    id: entryEventId('joined', entryId),
+    at,
+    kind: 'joined',
+    roomId,
+    connectionId,
+    entryId,
+    nickname,
+    fromId,
+  };
+}
+
+export function messageOf(entry: NewEntry, message = 'Hei'): EntryEvent {
+  const { roomId, connectionId, entryId, nickname, fromId } = entry;
+  return {
+    v: ROOM_EVENT_VERSION,
+    id: randomUUID(),
+    at,
+    kind: 'message',
+    roomId,
+    connectionId,
+    entryId,
+    from: nickname,
+    fromId,
+    message,
+  };
+}
+
+export function leftOf(entry: NewEntry, reason: 'exit' | 'disconnect' | 'gone' = 'exit'): EntryEvent {
+  const { roomId, connectionId, entryId, nickname } = entry;
+  return {
+    v: ROOM_EVENT_VERSION,
+    id: entryEventId('left', entryId),
+    at,
+    kind: 'left',
+    roomId,
+    connectionId,
+    entryId,
+    nickname,
+    reason,
+  };
+}
+
+/** The log record of `event` at `seq`, as the sequencer appends it. */
+export const recordOf = (event: EntryEvent, seq: number): LogRecord => ({
+  seq,
+  eventId: event.id,
+  event: toLogEvent(event, seq),
+});
