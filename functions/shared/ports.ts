@@ -157,7 +157,10 @@ export interface RateRule {
 }
 
 export interface RateLimiter {
-  /** Takes one token from the connection's bucket; false when the window's allowance is used up. */
+  /**
+   * Takes one token from the connection's bucket; false when the window's allowance is used
+   * up. Throws ConnectionNotFoundError when the connection is not registered.
+   */
   take(connectionId: string, bucket: RateBucket, rule: RateRule, now: Date): Promise<boolean>;
 }
 

@@ -1,4 +1,5 @@
 /** The RateLimiter contract: fixed windows per connection and bucket, exact under concurrency. */
+import { ConnectionNotFoundError } from '../../../functions/shared/domain/errors';
 import type { RateRule } from '../../../functions/shared/ports';
 import { registered, type StoreSubject, type StoreWorld, T0 } from './subject';
 
@@ -60,8 +61,20 @@ export function describeRateLimiterContract(name: string, subject: StoreSubject)
       expect(granted.filter(Boolean)).toHaveLength(5);
     });
 
-    it('grants nothing to a connection that is not registered', async () => {
-      await expect(world.limiter.take('nobody=', 'control', rule, at(0))).resolves.toBe(false);
+    it('answers a connection that is not registered with ConnectionNotFoundError, not a refusal', async () => {
+      await expect(world.limiter.take('nobody=', 'control', rule, at(0))).rejects.toBeInstanceOf(
+        ConnectionNotFoundError,
+      );
+    });
+
+    it('answers a connection removed after it used its allowance with ConnectionNotFoundError', async () => {
+      const { connectionId } = await registered(world, 'gone');
+      for (let i = 0; i < 3; i++) await world.limiter.take(connectionId, 'send', rule, at(0));
+      await world.registry.deleteConnection(connectionId);
+
+      await expect(world.limiter.take(connectionId, 'send', rule, at(0))).rejects.toBeInstanceOf(
+        ConnectionNotFoundError,
+      );
     });
   });
 }

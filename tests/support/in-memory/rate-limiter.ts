@@ -1,4 +1,5 @@
 /** RateLimiter on the in-memory chat table (mirrors adapters/dynamodb/rate-limiter.ts). */
+import { ConnectionNotFoundError } from '../../../functions/shared/domain/errors';
 import type { RateBucket, RateLimiter, RateRule } from '../../../functions/shared/ports';
 import { type InMemoryChatTable, Scripted } from './chat-table';
 
@@ -7,11 +8,11 @@ export class InMemoryRateLimiter extends Scripted<keyof RateLimiter> implements 
     super();
   }
 
-  /** One fixed window per bucket on the connection's item; an unregistered connection gets nothing. */
+  /** One fixed window per bucket on the connection's item. */
   async take(connectionId: string, bucket: RateBucket, rule: RateRule, now: Date): Promise<boolean> {
     await this.enter('take');
     const item = this.table.connections.get(connectionId);
-    if (!item) return false;
+    if (!item) throw new ConnectionNotFoundError();
     const window = Math.floor(now.getTime() / 1000 / rule.windowSeconds) * rule.windowSeconds;
     const current = item.windows[bucket];
     if (current?.window === window && current.count < rule.limit) {

@@ -3,7 +3,8 @@
  * `<bucket>Count`), taken with a conditional update, so a burst spread over several Lambda
  * sandboxes still counts once.
  */
-import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConnectionNotFoundError } from '../../domain/errors.js';
 import type { RateBucket, RateLimiter, RateRule } from '../../ports.js';
 import { isConditionFailure } from './conditions.js';
 import { type Item, key } from './table-layout.js';
@@ -54,6 +55,17 @@ export class DynamoDbRateLimiter implements RateLimiter {
         if (!isConditionFailure(error)) throw error;
       }
     }
+    // Refused: the allowance is used up, or there is no connection to count for (a client
+    // that must reconnect, not slow down).
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: key.connection(connectionId),
+        ProjectionExpression: 'pk',
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) throw new ConnectionNotFoundError();
     return false;
   }
 }
