@@ -4,25 +4,20 @@
  * can do (spread a roster over pages, run the TTL process).
  */
 import { randomUUID } from 'node:crypto';
-import { fromIdOf } from '../../../functions/shared/domain/identity';
-import {
-  type EntryEvent,
-  entryEventId,
-  ROOM_EVENT_VERSION,
-} from '../../../functions/shared/domain/room-events';
 import type {
   Connection,
   ConnectionRegistry,
   EntryStore,
   FailureCounter,
-  LogRecord,
-  NewEntry,
   RateLimiter,
   Role,
   RoomLog,
 } from '../../../functions/shared/ports';
-import { toLogEvent } from '../../../functions/shared/use-cases/log-room-event';
+import { newEntry, recordOf } from '../chat-state';
+import { joinedOf, leftOf, messageOf } from '../sqs-events';
 import { connectionIdFor } from '../ws-events';
+
+export { joinedOf, leftOf, messageOf, newEntry, recordOf };
 
 export interface StoreWorld {
   registry: ConnectionRegistry;
@@ -79,63 +74,3 @@ export async function registered(
   await world.registry.putConnection(connection);
   return connection;
 }
-
-export function newEntry(connectionId: string, roomId: string, nickname: string): NewEntry {
-  return { connectionId, roomId, entryId: randomUUID(), nickname, fromId: fromIdOf({}, connectionId) };
-}
-
-const at = T0.toISOString();
-
-/** The entry's `joined`, `message` or `left` as the routes queue it. */
-export function joinedOf(entry: NewEntry): EntryEvent {
-  const { roomId, connectionId, entryId, nickname, fromId } = entry;
-  return {
-    v: ROOM_EVENT_VERSION,
-    id: entryEventId('joined', entryId),
-    at,
-    kind: 'joined',
-    roomId,
-    connectionId,
-    entryId,
-    nickname,
-    fromId,
-  };
-}
-
-export function messageOf(entry: NewEntry, message = 'Hei'): EntryEvent {
-  const { roomId, connectionId, entryId, nickname, fromId } = entry;
-  return {
-    v: ROOM_EVENT_VERSION,
-    id: randomUUID(),
-    at,
-    kind: 'message',
-    roomId,
-    connectionId,
-    entryId,
-    from: nickname,
-    fromId,
-    message,
-  };
-}
-
-export function leftOf(entry: NewEntry, reason: 'exit' | 'disconnect' | 'gone' = 'exit'): EntryEvent {
-  const { roomId, connectionId, entryId, nickname } = entry;
-  return {
-    v: ROOM_EVENT_VERSION,
-    id: entryEventId('left', entryId),
-    at,
-    kind: 'left',
-    roomId,
-    connectionId,
-    entryId,
-    nickname,
-    reason,
-  };
-}
-
-/** The log record of `event` at `seq`, as the sequencer appends it. */
-export const recordOf = (event: EntryEvent, seq: number): LogRecord => ({
-  seq,
-  eventId: event.id,
-  event: toLogEvent(event, seq),
-});
