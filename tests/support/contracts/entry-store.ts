@@ -126,6 +126,7 @@ export function describeEntryStoreContract(name: string, subject: StoreSubject):
         ['width', 'Mikki', 'ｍｉｋｋｉ'],
         ['composition', 'R\u00e9mi', 'Re\u0301mi'],
         ['full case folding (ß and SS)', 'Straße', 'STRASSE'],
+        ['capital sharp s (ẞ and ß)', 'STRAẞE', 'Straße'],
         ['final sigma', 'ΣΟΦΟΣ', 'σοφος'],
       ])('treats nicknames that differ only in %s as the same', async (_what, held, asked) => {
         await reserved('holder', held);

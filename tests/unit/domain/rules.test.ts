@@ -76,6 +76,7 @@ describe('nicknameKey', () => {
     ['width', 'Ｍｉｋｋｉ', 'Mikki'],
     ['composition', 'R\u00e9mi', 'Re\u0301mi'],
     ['ß and SS (full case folding)', 'STRASSE', 'straße'],
+    ['ẞ (capital sharp s) and ß', 'STRAẞE', 'Straße'],
     ['final and medial sigma', 'ΣΟΦΟΣ', 'σοφος'],
     ['a ligature', 'ﬀ', 'FF'],
   ])('is the same for nicknames that differ only in %s', (_what, a, b) => {
