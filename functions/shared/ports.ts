@@ -65,19 +65,22 @@ export type NewEntry = Omit<Entry, 'state' | 'updatedAt'>;
 export interface EntryStore {
   /**
    * Reserves the connection's entry into the room and its nickname, atomically (state
-   * `reserved`). A previous entry of the connection in the room may be replaced only when it
-   * has `exited`, or is `reserved` and older than a route can run (its route died). Throws
-   * AlreadyInRoomError, NicknameTakenError, or ConnectionNotFoundError.
+   * `reserved`). A previous entry of the connection in the room may be replaced only once it
+   * has `exited` (its `left` is queued). Throws AlreadyInRoomError, NicknameTakenError, or
+   * ConnectionNotFoundError.
    */
   reserve(entry: NewEntry): Promise<void>;
   /** reserved → queued. Answers what the entry is now: `active` if the fanout got there first. */
   markQueued(entry: Entry | NewEntry): Promise<'queued' | 'active' | 'superseded'>;
   /**
-   * Takes back a `reserved` entry whose `joined` could not be confirmed as queued, and frees
-   * its nickname. True when taken back (the fanout will drop its `joined`); false when the
-   * fanout already logged it, so the entry stands.
+   * Takes back a `reserved` entry (its `joined` could not be confirmed as queued, its route
+   * died, or its connection is gone), frees its nickname and leaves proof of it. True when
+   * taken back (the fanout will drop its `joined`); false when the fanout already logged it,
+   * so the entry stands.
    */
-  cancel(entry: NewEntry): Promise<boolean>;
+  cancel(entry: Pick<Entry, 'connectionId' | 'roomId' | 'entryId' | 'nickname'>): Promise<boolean>;
+  /** Whether this entry was taken back (the fanout then drops its `joined`). */
+  wasCancelled(connectionId: string, entryId: string): Promise<boolean>;
   /** queued|active → leaving, for the connection's current entry. Throws NotInRoomError. */
   beginExit(entry: Entry): Promise<Entry>;
   /**
@@ -118,14 +121,15 @@ export interface LogRecord {
 /**
  * What logging an event changes besides the log, in the same transaction:
  *   join  → the member is added to the roster, and its entry (seen in `entryState`) becomes
- *           `active` if it was reserved/queued;
+ *           `active` if it was reserved/queued (`entryState` undefined: the entry has since
+ *           exited and been replaced; the append then requires that it was never cancelled);
  *   leave → the member is taken off the roster, and its entry is deleted if it was seen
  *           `leaving`/`exited` (`entryState`; undefined: the entry is already gone or replaced).
  * Each fails as a conflict if the entry or roster member changed since they were read.
  */
 export type LogChange =
   | { kind: 'message' }
-  | { kind: 'join'; member: RosterMember; entryState: EntryState }
+  | { kind: 'join'; member: RosterMember; entryState?: EntryState }
   | { kind: 'leave'; connectionId: string; entryId: string; entryState?: EntryState };
 
 export type AppendResult = 'appended' | 'seq-taken' | 'conflict';

@@ -93,7 +93,7 @@ export async function handleRoomEvent(
   }
   const outcome = await logRoomEvent(deps, event);
   if (outcome.kind === 'dropped') {
-    await onDropped(deps, event, options);
+    await onDropped(deps, event, outcome.reason, options);
     return { dropped: outcome.reason, delivered: 0, gone: [], failed: 0 };
   }
   if (event.kind === 'left') await deps.entries.releaseNickname(event);
@@ -244,10 +244,16 @@ export function historyFrames(
 
 /**
  * A dropped `message` was overtaken by its sender's own `left` (frames of one connection run
- * concurrently): the sender hears it was not delivered. A dropped `left` leaves its entry to
- * clean up (its `joined` never reached the log).
+ * concurrently): the sender hears it was not delivered. A `left` dropped because its entry is
+ * not on the roster (a repeat, or its `joined` was parked) leaves the entry and nickname to
+ * free; one dropped because the exit was undone changes nothing.
  */
-async function onDropped(deps: FanoutDeps, event: EntryEvent, options: { deadline?: number }) {
+async function onDropped(
+  deps: FanoutDeps,
+  event: EntryEvent,
+  reason: 'undone' | 'not-current',
+  options: { deadline?: number },
+) {
   if (event.kind === 'message') {
     const notice = serverEvent(
       {
@@ -266,7 +272,11 @@ async function onDropped(deps: FanoutDeps, event: EntryEvent, options: { deadlin
       options,
     );
   }
-  if (event.kind === 'left') await deps.entries.discardExited(event);
+  if (event.kind === 'left' && reason === 'not-current') {
+    // The log has this entry out of the room: its nickname is free (if still its own).
+    await deps.entries.discardExited(event);
+    await deps.entries.releaseNickname(event);
+  }
 }
 
 /**

@@ -38,8 +38,9 @@ export function toLogEvent(event: EntryEvent, seq: number): RoomLogEvent {
  * The fanout as the room's sequencer. The FIFO group hands it the room's events one at a
  * time, in order; it gives each the next `seq` and applies it to the roster, or drops it:
  *   1. a redelivered event (it is the log's head) keeps its seq;
- *   2. a `joined` counts only while its entry exists with its id (not taken back or replaced);
- *      a `message` or `left` only while its entry is on the roster;
+ *   2. a `joined` counts unless its entry was taken back (cancelled: the route could not
+ *      confirm it, or its connection went away first); a `message` or `left` counts only
+ *      while its entry is on the roster;
  *   3. a `left` whose exit was taken back (the entry is current again) is dropped;
  *   4. the event and its roster change are appended in one conditional write at head + 1, so
  *      a stale head or an entry that changed meanwhile is seen, re-read and decided again.
@@ -85,14 +86,18 @@ async function decide(
   if (event.kind === 'joined') {
     if (member?.entryId === entryId) return { kind: 'logged', seq: member.joinedSeq };
     const entry = await deps.entries.get(connectionId, roomId);
-    if (entry?.entryId !== entryId) return { kind: 'drop', reason: 'undone' };
+    // An entry that is gone or replaced was either taken back (proof kept) or has exited and
+    // been followed by the next one, whose `joined` comes after this entry's `left`.
+    const current = entry?.entryId === entryId;
+    if (!current && (await deps.entries.wasCancelled(connectionId, entryId)))
+      return { kind: 'drop', reason: 'undone' };
     if (member) return { kind: 'supersede', member };
     return {
       kind: 'append',
       change: {
         kind: 'join',
         member: { connectionId, entryId, nickname: event.nickname, joinedSeq: seq },
-        entryState: entry.state,
+        ...(current ? { entryState: entry.state } : {}),
       },
     };
   }

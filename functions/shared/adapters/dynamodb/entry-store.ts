@@ -19,6 +19,7 @@ import {
 import type { Entry, EntryState, EntryStore, NewEntry } from '../../ports.js';
 import { failedConditions, isConditionFailure, transact } from './conditions.js';
 import {
+  CANCELLED_TTL_SECONDS,
   CONNECTION_TTL_SECONDS,
   entryItem,
   epochSeconds,
@@ -26,9 +27,6 @@ import {
   nicknameItem,
   toEntry,
 } from './table-layout.js';
-
-/** A `reserved` entry older than this was left by a route that died (routes time out in 10 s). */
-export const STALE_RESERVATION_MS = 30_000;
 
 const S = (value: string) => ({ S: value });
 
@@ -60,17 +58,11 @@ export class DynamoDbEntryStore implements EntryStore {
             Put: {
               TableName: this.tableName,
               Item: entryItem(reserved, this.ttl()),
-              // A previous entry gives way once its `left` is queued, or when its route died
-              // while reserving (its `joined`, if queued at all, names the old entry id and is
-              // dropped by the fanout).
-              ConditionExpression:
-                'attribute_not_exists(pk) OR #state = :exited OR (#state = :reserved AND updatedAt < :stale)',
+              // A previous entry gives way once its `left` is queued (it stays in the log's
+              // order: its `joined` and `left` come before this entry's `joined`).
+              ConditionExpression: 'attribute_not_exists(pk) OR #state = :exited',
               ExpressionAttributeNames: { '#state': 'state' },
-              ExpressionAttributeValues: {
-                ':exited': S('exited'),
-                ':reserved': S('reserved'),
-                ':stale': { N: String(now.getTime() - STALE_RESERVATION_MS) },
-              },
+              ExpressionAttributeValues: { ':exited': S('exited') },
             },
           },
           {
@@ -136,26 +128,51 @@ export class DynamoDbEntryStore implements EntryStore {
     return now?.entryId === entry.entryId && now.state !== 'reserved' ? 'active' : 'superseded';
   }
 
-  async cancel(entry: NewEntry): Promise<boolean> {
+  async cancel(entry: Pick<Entry, 'connectionId' | 'roomId' | 'entryId' | 'nickname'>): Promise<boolean> {
     try {
-      await this.client.send(
-        new DeleteItemCommand({
-          TableName: this.tableName,
-          Key: key.entry(entry.connectionId, entry.roomId),
-          ConditionExpression: 'entryId = :e AND #state = :reserved',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':e': S(entry.entryId), ':reserved': S('reserved') },
-        }),
-      );
+      // Deleting the entry and leaving proof of it are one step: the fanout logs a `joined`
+      // whose entry is gone only if no such proof exists (see RoomLog.append), atomically.
+      await transact(this.client, {
+        TransactItems: [
+          {
+            Delete: {
+              TableName: this.tableName,
+              Key: key.entry(entry.connectionId, entry.roomId),
+              ConditionExpression: 'entryId = :e AND #state = :reserved',
+              ExpressionAttributeNames: { '#state': 'state' },
+              ExpressionAttributeValues: { ':e': S(entry.entryId), ':reserved': S('reserved') },
+            },
+          },
+          {
+            Put: {
+              TableName: this.tableName,
+              Item: {
+                ...key.cancelled(entry.connectionId, entry.entryId),
+                ttl: { N: String(epochSeconds(this.now()) + CANCELLED_TTL_SECONDS) },
+              },
+            },
+          },
+        ],
+      });
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      // Not a reserved entry of this id any more: logged by the fanout (it stands), or already
-      // taken back or replaced (its `joined` will be dropped).
-      const now = await this.get(entry.connectionId, entry.roomId);
-      return now?.entryId !== entry.entryId;
+      if (failedConditions(error).length === 0) throw error;
+      // Not a reserved entry of this id any more: taken back already, or logged by the
+      // fanout (then it stands, even if it has since exited and been replaced).
+      return this.wasCancelled(entry.connectionId, entry.entryId);
     }
     await this.releaseNickname(entry);
     return true;
+  }
+
+  async wasCancelled(connectionId: string, entryId: string): Promise<boolean> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: key.cancelled(connectionId, entryId),
+        ConsistentRead: true,
+      }),
+    );
+    return Item !== undefined;
   }
 
   async beginExit(entry: Entry): Promise<Entry> {

@@ -55,14 +55,12 @@ export class DynamoDbRateLimiter implements RateLimiter {
         if (!isConditionFailure(error)) throw error;
       }
     }
-    // Refused: the allowance is used up, or there is no connection to count for (a client
-    // that must reconnect, not slow down).
+    // Used up, or there is no such connection (its record is gone: disconnected or expired).
     const { Item } = await this.client.send(
       new GetItemCommand({
         TableName: this.tableName,
         Key: key.connection(connectionId),
         ProjectionExpression: 'pk',
-        ConsistentRead: true,
       }),
     );
     if (!Item) throw new ConnectionNotFoundError();

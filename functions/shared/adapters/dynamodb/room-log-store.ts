@@ -141,6 +141,16 @@ export class DynamoDbRoomLog implements RoomLog {
         ExpressionAttributeNames: { '#state': 'state' },
       };
       const activate = entryState === 'reserved' || entryState === 'queued';
+      if (entryState === undefined) {
+        items.push({
+          ConditionCheck: {
+            TableName: this.tableName,
+            Key: key.cancelled(member.connectionId, member.entryId),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        });
+        return items;
+      }
       items.push(
         activate
           ? {

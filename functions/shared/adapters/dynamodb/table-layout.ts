@@ -3,6 +3,8 @@
  *
  *   pk = conn#<connectionId>  sk = meta             the connection (role, principal, rate windows)
  *   pk = conn#<connectionId>  sk = room#<roomId>    its entry into a room (route side)
+ *   pk = conn#<connectionId>  sk = cancelled#<entry> an entry taken back (expires after a day)
+ *   pk = conn#<connectionId>  sk = cancelled#<entry> an entry taken back (expires after a day)
  *   pk = room#<roomId>        sk = nick#<key>       a nickname held in the room (unique per room)
  *   pk = room#<roomId>        sk = member#<connId>  the room's roster (fanout side, Query never Scan)
  *   pk = log#<roomId>         sk = <seq, 12 digits> the room's log: each event as delivered (history)
@@ -25,6 +27,8 @@ export const CONNECTION_INDEX = 'ConnectionsByShard';
 export const CONNECTION_SHARDS = 16;
 /** How long the failure count of a group's head event is kept. */
 export const FAILURE_TTL_SECONDS = 24 * 60 * 60;
+/** How long a cancelled entry is remembered: longer than a queued `joined` can wait (retention 1 day). */
+export const CANCELLED_TTL_SECONDS = 25 * 60 * 60;
 
 const s = (value: string): AttributeValue => ({ S: value });
 const n = (value: number): AttributeValue => ({ N: String(value) });
@@ -34,6 +38,11 @@ export const key = {
   entry: (connectionId: string, roomId: string) => ({
     pk: s(`conn#${connectionId}`),
     sk: s(`room#${roomId}`),
+  }),
+  /** Proof that an entry was taken back before its `joined` reached the log (expires). */
+  cancelled: (connectionId: string, entryId: string) => ({
+    pk: s(`conn#${connectionId}`),
+    sk: s(`cancelled#${entryId}`),
   }),
   nickname: (roomId: string, nickname: string) => ({
     pk: s(`room#${roomId}`),
