@@ -17,6 +17,7 @@ import { DynamoDbFailureCounter } from '../../functions/shared/adapters/dynamodb
 import { DynamoDbRateLimiter } from '../../functions/shared/adapters/dynamodb/rate-limiter';
 import { DynamoDbRoomLog } from '../../functions/shared/adapters/dynamodb/room-log-store';
 import {
+  CANCELLED_TTL_SECONDS,
   CONNECTION_TTL_SECONDS,
   FAILURE_TTL_SECONDS,
 } from '../../functions/shared/adapters/dynamodb/table-layout';
@@ -214,6 +215,22 @@ describe('DynamoDB adapters: what only the table shows', () => {
     expect(mark).not.toHaveProperty('ttl');
   });
 
+  it('keeps the proof of a taken-back entry for longer than a queued joined can wait', async () => {
+    const connectionId = 'mikki1=';
+    await world.registry.putConnection({ connectionId, role: 'user', principalId: 'user', connectedAt: 1 });
+    const entry = newEntry(connectionId, 'r1', 'Mikki');
+    await world.entries.reserve(entry);
+    await world.entries.cancel(entry);
+
+    const items = await scan();
+
+    expect(items.map((i) => i.sk?.S).sort()).toEqual([`cancelled#${entry.entryId}`, 'meta']);
+    expect(items.find((i) => i.sk?.S?.startsWith('cancelled#'))?.ttl?.N).toBe(
+      String(nowSeconds + CANCELLED_TTL_SECONDS),
+    );
+    expect(CANCELLED_TTL_SECONDS).toBeGreaterThan(24 * 60 * 60);
+  });
+
   it("stamps a group's failure count with its own TTL", async () => {
     await world.failures.recordFailure('room:r1', 'e1');
 
@@ -235,6 +252,7 @@ describe('DynamoDB adapters: what only the table shows', () => {
       await world.log.events('r1', { limit: 10, take: 'newest' });
       await world.entries.list(connectionId);
       await world.entries.get(connectionId, 'r1');
+      await world.entries.wasCancelled(connectionId, 'e1');
       for (let shard = 0; shard < world.registry.shards; shard++) {
         await collect(world.registry.connectionsOfShard(shard));
       }

@@ -3,7 +3,6 @@
  * ports.ts is a test here, the races included: a route and the fanout never both win a race
  * over one entry.
  */
-import { STALE_RESERVATION_MS } from '../../../functions/shared/adapters/dynamodb/entry-store';
 import { CONNECTION_TTL_SECONDS } from '../../../functions/shared/adapters/dynamodb/table-layout';
 import {
   AlreadyInRoomError,
@@ -172,23 +171,13 @@ export function describeEntryStoreContract(name: string, subject: StoreSubject):
         await expect(isFree('Mikki')).resolves.toBe(false);
       });
 
-      it('replaces a reserved entry older than a route can run (its route died)', async () => {
-        const stale = await reserved('Mikki');
-        now = later(STALE_RESERVATION_MS + 1);
-        const next = newEntry(stale.connectionId, room, 'Mikki');
+      it('keeps a reserved entry however old it is (only taking it back frees the room)', async () => {
+        const old = await reserved('Mikki');
+        now = later(seconds(60 * 60));
 
-        await world.entries.reserve(next);
-
-        await expect(current(stale)).resolves.toMatchObject({ entryId: next.entryId, state: 'reserved' });
-      });
-
-      it('keeps a reserved entry that a route may still be publishing', async () => {
-        const fresh = await reserved('Mikki');
-        now = later(STALE_RESERVATION_MS - seconds(1));
-
-        await expect(
-          world.entries.reserve(newEntry(fresh.connectionId, room, 'Mikki')),
-        ).rejects.toBeInstanceOf(AlreadyInRoomError);
+        await expect(world.entries.reserve(newEntry(old.connectionId, room, 'Mikki'))).rejects.toBeInstanceOf(
+          AlreadyInRoomError,
+        );
       });
 
       it('lets a nickname be taken again once its holder has expired (a lost $disconnect)', async () => {
@@ -268,23 +257,23 @@ export function describeEntryStoreContract(name: string, subject: StoreSubject):
       });
 
       it('answers superseded and leaves the newer entry alone when the entry was replaced', async () => {
-        const stale = await reserved('Mikki');
-        now = later(STALE_RESERVATION_MS + 1);
-        const next = newEntry(stale.connectionId, room, 'Mikki');
+        const first = await inState('exited');
+        const next = newEntry(first.connectionId, room, 'Mikki');
         await world.entries.reserve(next);
 
-        await expect(world.entries.markQueued(stale)).resolves.toBe('superseded');
+        await expect(world.entries.markQueued(first)).resolves.toBe('superseded');
         await expect(current(next)).resolves.toMatchObject({ entryId: next.entryId, state: 'reserved' });
       });
     });
 
-    describe('cancel', () => {
-      it('takes back a reserved entry, frees its nickname and answers true', async () => {
+    describe('cancel and wasCancelled', () => {
+      it('takes back a reserved entry, frees its nickname, keeps proof of it and answers true', async () => {
         const entry = await reserved('Mikki');
 
         await expect(world.entries.cancel(entry)).resolves.toBe(true);
 
         await expect(world.entries.get(entry.connectionId, room)).resolves.toBeUndefined();
+        await expect(world.entries.wasCancelled(entry.connectionId, entry.entryId)).resolves.toBe(true);
         await expect(isFree('Mikki')).resolves.toBe(true);
       });
 
@@ -296,27 +285,36 @@ export function describeEntryStoreContract(name: string, subject: StoreSubject):
           await expect(world.entries.cancel(entry)).resolves.toBe(false);
 
           await expect(current(entry)).resolves.toMatchObject({ entryId: entry.entryId, state });
+          await expect(world.entries.wasCancelled(entry.connectionId, entry.entryId)).resolves.toBe(false);
           await expect(isFree('Mikki')).resolves.toBe(false);
         },
       );
 
-      it('answers true when the entry was already taken back', async () => {
+      it('answers true again for an entry already taken back', async () => {
         const entry = await reserved('Mikki');
         await world.entries.cancel(entry);
 
         await expect(world.entries.cancel(entry)).resolves.toBe(true);
       });
 
-      it('answers true and keeps the newer entry and its nickname when the entry was replaced', async () => {
-        const stale = await reserved('Mikki');
-        now = later(STALE_RESERVATION_MS + 1);
-        const next = newEntry(stale.connectionId, room, 'Mikki');
+      it('answers false for an entry that stood, exited and was replaced, and keeps the newer one', async () => {
+        const first = await inState('exited', 'Mikki');
+        const next = newEntry(first.connectionId, room, 'Mikki');
         await world.entries.reserve(next);
 
-        await expect(world.entries.cancel(stale)).resolves.toBe(true);
+        await expect(world.entries.cancel(first)).resolves.toBe(false);
 
         await expect(current(next)).resolves.toMatchObject({ entryId: next.entryId });
+        await expect(world.entries.wasCancelled(first.connectionId, first.entryId)).resolves.toBe(false);
         await expect(isFree('Mikki')).resolves.toBe(false);
+      });
+
+      it('knows no proof for an entry that was never taken back, nor for another connection', async () => {
+        const entry = await reserved('Mikki');
+        await world.entries.cancel(entry);
+
+        await expect(world.entries.wasCancelled(entry.connectionId, 'never-reserved')).resolves.toBe(false);
+        await expect(world.entries.wasCancelled('someone-else=', entry.entryId)).resolves.toBe(false);
       });
     });
 

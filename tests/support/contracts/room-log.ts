@@ -217,6 +217,48 @@ export function describeRoomLogContract(name: string, subject: StoreSubject): vo
         await expect(collect(world.log.roster(room))).resolves.toEqual({ pages: 0, items: [] });
       });
 
+      it('puts a member whose entry has since exited and been replaced on the roster, leaving the new entry', async () => {
+        const first = await queued('Mikki');
+        await world.entries.beginExit({ ...first, state: 'queued', updatedAt: 0 });
+        await world.entries.markExited({ ...first, state: 'leaving', updatedAt: 0 });
+        const next = newEntry(first.connectionId, room, 'Mikki');
+        await world.entries.reserve(next);
+        const change: LogChange = {
+          kind: 'join',
+          member: {
+            connectionId: first.connectionId,
+            entryId: first.entryId,
+            nickname: 'Mikki',
+            joinedSeq: 1,
+          },
+        };
+
+        await append(joinedOf(first), change);
+
+        await expect(world.log.member(room, first.connectionId)).resolves.toMatchObject({
+          entryId: first.entryId,
+        });
+        await expect(world.entries.get(first.connectionId, room)).resolves.toMatchObject({
+          entryId: next.entryId,
+          state: 'reserved',
+        });
+      });
+
+      it('answers conflict for the join of an entry seen as gone that was in fact taken back', async () => {
+        const { connectionId } = await registered(world, 'Mikki');
+        const entry = newEntry(connectionId, room, 'Mikki');
+        await world.entries.reserve(entry);
+        await world.entries.cancel(entry);
+        const change: LogChange = {
+          kind: 'join',
+          member: { connectionId, entryId: entry.entryId, nickname: 'Mikki', joinedSeq: 1 },
+        };
+
+        await expect(world.log.append(room, recordOf(joinedOf(entry), 1), change)).resolves.toBe('conflict');
+        await expect(world.log.head(room)).resolves.toEqual({ seq: 0 });
+        await expect(world.log.member(room, connectionId)).resolves.toBeUndefined();
+      });
+
       it.each<EntryState>(['leaving', 'exited'])(
         'takes a leaving member off the roster and deletes its %s entry, with the append',
         async (state) => {

@@ -53,6 +53,11 @@ export interface LogItem {
   ttl: number;
 }
 
+/** Proof that an entry was taken back (conn#<c> / cancelled#<entry>). */
+export interface CancelledItem {
+  ttl: number;
+}
+
 export interface FailureItem {
   eventId: string;
   failures: number;
@@ -62,6 +67,7 @@ export interface FailureItem {
 export interface ChatTableSnapshot {
   connections: Record<string, ConnectionItem>;
   entries: Record<string, EntryItem>;
+  cancelled: Record<string, CancelledItem>;
   nicknames: Record<string, NicknameItem>;
   members: Record<string, MemberItem>;
   logs: Record<string, Record<number, LogItem>>;
@@ -81,6 +87,8 @@ export class InMemoryChatTable {
   readonly connections = new Map<string, ConnectionItem>();
   /** Key: connectionId, roomId (conn#<c> / room#<r>). */
   readonly entries = new Map<string, EntryItem>();
+  /** Key: connectionId, entryId (conn#<c> / cancelled#<entry>). */
+  readonly cancelled = new Map<string, CancelledItem>();
   /** Key: roomId, nicknameKey (room#<r> / nick#<key>). */
   readonly nicknames = new Map<string, NicknameItem>();
   /** Key: roomId, connectionId (room#<r> / member#<c>). */
@@ -100,6 +108,7 @@ export class InMemoryChatTable {
   }
 
   static entryKey = (connectionId: string, roomId: string) => slot(connectionId, roomId);
+  static cancelledKey = (connectionId: string, entryId: string) => slot(connectionId, entryId);
   static nicknameKey = (roomId: string, nickname: string) => slot(roomId, nicknameKey(nickname));
   static memberKey = (roomId: string, connectionId: string) => slot(roomId, connectionId);
 
@@ -124,7 +133,14 @@ export class InMemoryChatTable {
   /** Deletes every item whose TTL has passed, as DynamoDB's TTL process does (eventually). */
   sweepExpired(): void {
     const now = this.nowSeconds();
-    for (const map of [this.connections, this.entries, this.nicknames, this.members, this.failures]) {
+    for (const map of [
+      this.connections,
+      this.entries,
+      this.cancelled,
+      this.nicknames,
+      this.members,
+      this.failures,
+    ]) {
       for (const [key, item] of map as Map<string, { ttl: number }>) if (item.ttl < now) map.delete(key);
     }
     for (const log of this.logs.values()) {
@@ -137,6 +153,7 @@ export class InMemoryChatTable {
     return structuredClone({
       connections: Object.fromEntries(this.connections),
       entries: Object.fromEntries(this.entries),
+      cancelled: Object.fromEntries(this.cancelled),
       nicknames: Object.fromEntries(this.nicknames),
       members: Object.fromEntries(this.members),
       logs: Object.fromEntries([...this.logs].map(([room, log]) => [room, Object.fromEntries(log)])),

@@ -3,7 +3,7 @@
  * DynamoDB adapter's conditional writes (adapters/dynamodb/entry-store.ts) and, where the
  * adapter makes two requests, lets other work run between them.
  */
-import { STALE_RESERVATION_MS } from '../../../functions/shared/adapters/dynamodb/entry-store';
+import { CANCELLED_TTL_SECONDS } from '../../../functions/shared/adapters/dynamodb/table-layout';
 import {
   AlreadyInRoomError,
   ConnectionNotFoundError,
@@ -13,7 +13,7 @@ import {
 import type { Entry, EntryState, EntryStore, NewEntry } from '../../../functions/shared/ports';
 import { byKey, InMemoryChatTable, nextRequest, Scripted } from './chat-table';
 
-const { entryKey, nicknameKey } = InMemoryChatTable;
+const { cancelledKey, entryKey, nicknameKey } = InMemoryChatTable;
 
 export class InMemoryEntryStore extends Scripted<keyof EntryStore> implements EntryStore {
   constructor(private readonly table: InMemoryChatTable) {
@@ -27,11 +27,7 @@ export class InMemoryEntryStore extends Scripted<keyof EntryStore> implements En
     // The transaction's three conditions, reported in item order as the adapter maps them.
     if (!this.table.connections.has(entry.connectionId)) throw new ConnectionNotFoundError();
     const previous = this.table.entries.get(entryKey(entry.connectionId, entry.roomId))?.entry;
-    const replaceable =
-      !previous ||
-      previous.state === 'exited' ||
-      (previous.state === 'reserved' && previous.updatedAt < now.getTime() - STALE_RESERVATION_MS);
-    if (!replaceable) throw new AlreadyInRoomError(entry.roomId);
+    if (previous && previous.state !== 'exited') throw new AlreadyInRoomError(entry.roomId);
     const held = this.table.nicknames.get(nicknameKey(entry.roomId, entry.nickname));
     if (held && held.ttl >= nowSeconds && held.connectionId !== entry.connectionId) {
       throw new NicknameTakenError(entry.nickname, entry.roomId);
@@ -73,18 +69,27 @@ export class InMemoryEntryStore extends Scripted<keyof EntryStore> implements En
     return now?.entryId === entry.entryId && now.state !== 'reserved' ? 'active' : 'superseded';
   }
 
-  async cancel(entry: NewEntry): Promise<boolean> {
+  /** Deletes a reserved entry and leaves proof of it in one step (the adapter's transaction). */
+  async cancel(entry: Pick<Entry, 'connectionId' | 'roomId' | 'entryId' | 'nickname'>): Promise<boolean> {
     await this.enter('cancel');
     const key = entryKey(entry.connectionId, entry.roomId);
     const item = this.table.entries.get(key);
-    if (item?.entry.entryId === entry.entryId && item.entry.state === 'reserved') {
-      this.table.entries.delete(key);
+    if (item?.entry.entryId !== entry.entryId || item.entry.state !== 'reserved') {
       await nextRequest();
-      this.release(entry);
-      return true;
+      return this.table.cancelled.has(cancelledKey(entry.connectionId, entry.entryId));
     }
+    this.table.entries.delete(key);
+    this.table.cancelled.set(cancelledKey(entry.connectionId, entry.entryId), {
+      ttl: this.table.nowSeconds() + CANCELLED_TTL_SECONDS,
+    });
     await nextRequest();
-    return this.read(entry.connectionId, entry.roomId)?.entryId !== entry.entryId;
+    this.release(entry);
+    return true;
+  }
+
+  async wasCancelled(connectionId: string, entryId: string): Promise<boolean> {
+    await this.enter('wasCancelled');
+    return this.table.cancelled.has(cancelledKey(connectionId, entryId));
   }
 
   async beginExit(entry: Entry): Promise<Entry> {

@@ -13,7 +13,7 @@ import type {
 } from '../../../functions/shared/ports';
 import { byKey, InMemoryChatTable, Scripted } from './chat-table';
 
-const { entryKey, memberKey } = InMemoryChatTable;
+const { cancelledKey, entryKey, memberKey } = InMemoryChatTable;
 type Head = { seq: number; eventId?: string };
 
 export interface InMemoryRoomLogOptions {
@@ -67,8 +67,12 @@ export class InMemoryRoomLog extends Scripted<keyof RoomLog> implements RoomLog 
   /** The transaction's conditions on the roster and the entry (see LogChange). */
   private changeHolds(roomId: string, change: Exclude<LogChange, { kind: 'message' }>): boolean {
     if (change.kind === 'join') {
-      const entry = this.table.entries.get(entryKey(change.member.connectionId, roomId))?.entry;
-      return entry?.entryId === change.member.entryId && entry.state === change.entryState;
+      const { connectionId, entryId } = change.member;
+      // An entry seen as gone or replaced may join only if it was never taken back.
+      if (change.entryState === undefined)
+        return !this.table.cancelled.has(cancelledKey(connectionId, entryId));
+      const entry = this.table.entries.get(entryKey(connectionId, roomId))?.entry;
+      return entry?.entryId === entryId && entry.state === change.entryState;
     }
     const member = this.table.members.get(memberKey(roomId, change.connectionId));
     if (member?.member.entryId !== change.entryId) return false;
@@ -77,7 +81,7 @@ export class InMemoryRoomLog extends Scripted<keyof RoomLog> implements RoomLog 
     return entry?.entryId === change.entryId && entry.state === change.entryState;
   }
 
-  private join(roomId: string, member: RosterMember, entryState: EntryState): void {
+  private join(roomId: string, member: RosterMember, entryState: EntryState | undefined): void {
     this.table.members.set(memberKey(roomId, member.connectionId), {
       roomId,
       member: { ...member },

@@ -434,6 +434,20 @@ describe('handleRoomEvent', () => {
       expect(notifier.sends).toEqual([]);
     });
 
+    it("frees a dropped left's nickname even after the connection entered again under another name", async () => {
+      const minni = await newcomer(); // its joined was parked, never logged
+      await exitingEntry(chat, minni, 'exited');
+      const again = await queuedEntry(chat, minni.connectionId, ROOM, 'Minni M');
+
+      await handleRoomEvent(deps(), leftOf(minni));
+
+      await expect(chat.entries.get(minni.connectionId, ROOM)).resolves.toMatchObject({
+        entryId: again.entryId,
+      });
+      const { connectionId } = await registerConnection(chat, 'next');
+      await expect(chat.entries.reserve(newEntry(connectionId, ROOM, 'Minni'))).resolves.toBeUndefined();
+    });
+
     it('leaves the entry of a left dropped because its exit was taken back', async () => {
       const { mikki } = await roomOfFour();
       await chat.entries.undoExit(await chat.entries.beginExit(mikki));

@@ -11,7 +11,13 @@ import {
 import { entryEventId, type RoomEvent } from '../../../functions/shared/domain/room-events';
 import { type EnterRoomInput, enterRoom } from '../../../functions/shared/use-cases/enter-room';
 import { logRoomEvent } from '../../../functions/shared/use-cases/log-room-event';
-import { budgetOf, exitingEntry, memberOfRoom, registerConnection } from '../../support/chat-state';
+import {
+  budgetOf,
+  exitingEntry,
+  memberOfRoom,
+  registerConnection,
+  reservedEntry,
+} from '../../support/chat-state';
 import { type InMemoryChat, inMemoryChat } from '../../support/in-memory';
 import { RecordingPublisher } from '../../support/recording-publisher';
 
@@ -19,6 +25,7 @@ const ROOM = '1';
 const NOW = new Date('2030-01-01T12:00:00.000Z');
 
 describe('enterRoom', () => {
+  let now: Date;
   let chat: InMemoryChat;
   let events: RecordingPublisher;
   let connectionId: string;
@@ -26,7 +33,7 @@ describe('enterRoom', () => {
     entries: chat.entries,
     events,
     budget,
-    now: () => NOW,
+    now: () => now,
   });
   const input = (overrides: Partial<EnterRoomInput> = {}): EnterRoomInput => ({
     connectionId,
@@ -42,7 +49,8 @@ describe('enterRoom', () => {
   };
 
   beforeEach(async () => {
-    chat = inMemoryChat({ now: () => NOW });
+    now = NOW;
+    chat = inMemoryChat({ now: () => now });
     events = new RecordingPublisher();
     ({ connectionId } = await registerConnection(chat, 'mikki'));
   });
@@ -241,6 +249,24 @@ describe('enterRoom', () => {
 
       expect(events.ofKind('joined').map((e) => e.entryId)).toEqual([entry.entryId]);
       await expect(entryNow()).resolves.toMatchObject({ entryId: entry.entryId });
+    });
+
+    it('takes back a previous entry left reserved by a route that died, and enters', async () => {
+      const stuck = await reservedEntry(chat, connectionId, ROOM, 'Mikki');
+      now = new Date(NOW.getTime() + 31_000);
+
+      const entry = await enterRoom(deps(), input());
+
+      await expect(entryNow()).resolves.toMatchObject({ entryId: entry.entryId, state: 'queued' });
+      await expect(chat.entries.wasCancelled(connectionId, stuck.entryId)).resolves.toBe(true);
+    });
+
+    it('refuses while a previous enter may still be under way (reserved moments ago)', async () => {
+      await reservedEntry(chat, connectionId, ROOM, 'Mikki');
+      now = new Date(NOW.getTime() + 5_000);
+
+      await expect(enterRoom(deps(), input())).rejects.toBeInstanceOf(AlreadyInRoomError);
+      expect(events.calls).toEqual([]);
     });
 
     it('refuses while a previous entry is still in the room', async () => {

@@ -140,7 +140,7 @@ describe('logRoomEvent', () => {
     });
   });
 
-  describe('rule 2: an event counts only while its entry is current', () => {
+  describe('rule 2: a joined counts unless taken back, a message or left only from the roster', () => {
     it('drops a joined whose entry was taken back', async () => {
       const { connectionId } = await registerConnection(chat, 'mikki');
       const entry = await reservedEntry(chat, connectionId, ROOM, 'Mikki');
@@ -154,17 +154,43 @@ describe('logRoomEvent', () => {
       await expect(nicknamesIn(chat.log, ROOM)).resolves.toEqual([]);
     });
 
-    it('drops a joined whose entry was replaced before the joined reached the log (enter, exit, enter)', async () => {
+    it('logs the joined of an entry that exited and was replaced before the fanout reached it', async () => {
       const { connectionId } = await registerConnection(chat, 'mikki');
       const first = await queuedEntry(chat, connectionId, ROOM, 'Mikki');
       await exitingEntry(chat, first, 'exited');
-      await chat.entries.reserve(newEntry(connectionId, ROOM, 'Mikki'));
+      const next = newEntry(connectionId, ROOM, 'Mikki M');
+      await chat.entries.reserve(next);
 
-      await expect(logRoomEvent(chat, joinedOf(first))).resolves.toEqual({
-        kind: 'dropped',
-        reason: 'undone',
+      await expect(logRoomEvent(chat, joinedOf(first))).resolves.toMatchObject({ kind: 'logged', seq: 1 });
+      await expect(chat.log.member(ROOM, connectionId)).resolves.toMatchObject({ entryId: first.entryId });
+      await expect(chat.entries.get(connectionId, ROOM)).resolves.toMatchObject({
+        entryId: next.entryId,
+        state: 'reserved',
       });
-      await expect(nicknamesIn(chat.log, ROOM)).resolves.toEqual([]);
+    });
+
+    it('logs enter, exit and enter again in their order when all three wait in the queue', async () => {
+      const { connectionId } = await registerConnection(chat, 'mikki');
+      const first = await queuedEntry(chat, connectionId, ROOM, 'Mikki');
+      await exitingEntry(chat, first, 'exited');
+      const next = await queuedEntry(chat, connectionId, ROOM, 'Mikki M');
+
+      const outcomes = [
+        await logRoomEvent(chat, joinedOf(first)),
+        await logRoomEvent(chat, leftOf(first)),
+        await logRoomEvent(chat, joinedOf(next)),
+      ];
+
+      expect(outcomes.map((o) => (o.kind === 'logged' ? [o.event.type, o.seq] : o.kind))).toEqual([
+        ['joined', 1],
+        ['left', 2],
+        ['joined', 3],
+      ]);
+      await expect(nicknamesIn(chat.log, ROOM)).resolves.toEqual(['Mikki M']);
+      await expect(chat.entries.get(connectionId, ROOM)).resolves.toMatchObject({
+        entryId: next.entryId,
+        state: 'active',
+      });
     });
 
     it('drops a message whose sender is no longer on the roster (its left came first)', async () => {
