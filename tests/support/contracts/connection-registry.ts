@@ -1,6 +1,6 @@
 /** The ConnectionRegistry contract: connection records and the broadcast's shard index. */
 import { CONNECTION_SHARDS, shardOf } from '../../../functions/shared/adapters/dynamodb/table-layout';
-import { collect, registered, type StoreSubject, type StoreWorld, T0 } from './subject';
+import { collect, registerConnection, type StoreSubject, type StoreWorld, T0 } from './subject';
 
 export function describeConnectionRegistryContract(name: string, subject: StoreSubject): void {
   describe(`${name}: ConnectionRegistry`, () => {
@@ -20,13 +20,13 @@ export function describeConnectionRegistryContract(name: string, subject: StoreS
     }
 
     it('returns a registered connection with its role, principal, connect time and display name', async () => {
-      const connection = await registered(world, 'roope', 'admin', 'Roope Ankka');
+      const connection = await registerConnection(world, 'roope', 'admin', 'Roope Ankka');
 
       await expect(world.registry.getConnection(connection.connectionId)).resolves.toEqual(connection);
     });
 
     it('returns a connection without a display name as it was put', async () => {
-      const connection = await registered(world, 'mikki');
+      const connection = await registerConnection(world, 'mikki');
 
       const found = await world.registry.getConnection(connection.connectionId);
 
@@ -39,7 +39,7 @@ export function describeConnectionRegistryContract(name: string, subject: StoreS
     });
 
     it('forgets a deleted connection, and deleting an unknown one is fine', async () => {
-      const connection = await registered(world, 'mikki');
+      const connection = await registerConnection(world, 'mikki');
 
       await world.registry.deleteConnection(connection.connectionId);
       await world.registry.deleteConnection('never-seen=');
@@ -55,7 +55,7 @@ export function describeConnectionRegistryContract(name: string, subject: StoreS
     it('lists every registered connection exactly once, in the shard shardOf names', async () => {
       const ids: string[] = [];
       for (let i = 0; i < 3 * CONNECTION_SHARDS; i++)
-        ids.push((await registered(world, `c${i}`)).connectionId);
+        ids.push((await registerConnection(world, `c${i}`)).connectionId);
       expect(new Set(ids.map((id) => shardOf(id))).size).toBeGreaterThan(1);
 
       expect((await everyShard()).sort()).toEqual([...ids].sort());
@@ -65,7 +65,7 @@ export function describeConnectionRegistryContract(name: string, subject: StoreS
     });
 
     it('registers a connection once however often it is put', async () => {
-      const connection = await registered(world, 'aku');
+      const connection = await registerConnection(world, 'aku');
       await world.registry.putConnection(connection);
 
       expect((await everyShard()).filter((id) => id === connection.connectionId)).toHaveLength(1);

@@ -18,7 +18,7 @@ import {
   newEntry,
   newRoom,
   recordOf,
-  registered,
+  registerConnection,
   type StoreSubject,
   type StoreWorld,
   seconds,
@@ -39,7 +39,7 @@ export function describeEntryStoreContract(name: string, subject: StoreSubject):
 
     /** A registered connection's entry, reserved (not yet queued). */
     async function reserved(label: string, nickname = label, roomId = room): Promise<NewEntry> {
-      const { connectionId } = await registered(world, label);
+      const { connectionId } = await registerConnection(world, label);
       const entry = newEntry(connectionId, roomId, nickname);
       await world.entries.reserve(entry);
       return entry;
@@ -80,7 +80,7 @@ export function describeEntryStoreContract(name: string, subject: StoreSubject):
 
     /** Whether `nickname` is free in the room: another connection can reserve it. */
     async function isFree(nickname: string, roomId = room): Promise<boolean> {
-      const other = await registered(world, 'probe');
+      const other = await registerConnection(world, 'probe');
       try {
         await world.entries.reserve(newEntry(other.connectionId, roomId, nickname));
         return true;
@@ -112,7 +112,7 @@ export function describeEntryStoreContract(name: string, subject: StoreSubject):
 
       it('refuses a nickname another connection holds in the room, and leaves no entry behind', async () => {
         await reserved('Mikki');
-        const { connectionId } = await registered(world, 'other');
+        const { connectionId } = await registerConnection(world, 'other');
 
         await expect(world.entries.reserve(newEntry(connectionId, room, 'Mikki'))).rejects.toBeInstanceOf(
           NicknameTakenError,
@@ -135,7 +135,7 @@ export function describeEntryStoreContract(name: string, subject: StoreSubject):
 
       it('allows the same nickname in another room', async () => {
         await reserved('Mikki');
-        const { connectionId } = await registered(world, 'other');
+        const { connectionId } = await registerConnection(world, 'other');
 
         await expect(
           world.entries.reserve(newEntry(connectionId, newRoom(), 'Mikki')),
@@ -205,7 +205,9 @@ export function describeEntryStoreContract(name: string, subject: StoreSubject):
       });
 
       it('gives a contested nickname to exactly one of several racing connections', async () => {
-        const racers = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((label) => registered(world, label)));
+        const racers = await Promise.all(
+          ['a', 'b', 'c', 'd', 'e'].map((label) => registerConnection(world, label)),
+        );
 
         const outcomes = await Promise.allSettled(
           racers.map((r) => world.entries.reserve(newEntry(r.connectionId, room, 'Roope'))),
@@ -217,7 +219,7 @@ export function describeEntryStoreContract(name: string, subject: StoreSubject):
       });
 
       it('admits exactly one of two concurrent entries of one connection into a room', async () => {
-        const { connectionId } = await registered(world, 'twice');
+        const { connectionId } = await registerConnection(world, 'twice');
 
         const outcomes = await Promise.allSettled([
           world.entries.reserve(newEntry(connectionId, room, 'Eka')),

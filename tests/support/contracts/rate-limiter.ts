@@ -1,7 +1,7 @@
 /** The RateLimiter contract: fixed windows per connection and bucket, exact under concurrency. */
 import { ConnectionNotFoundError } from '../../../functions/shared/domain/errors';
 import type { RateRule } from '../../../functions/shared/ports';
-import { registered, type StoreSubject, type StoreWorld, T0 } from './subject';
+import { registerConnection, type StoreSubject, type StoreWorld, T0 } from './subject';
 
 export function describeRateLimiterContract(name: string, subject: StoreSubject): void {
   describe(`${name}: RateLimiter`, () => {
@@ -14,7 +14,7 @@ export function describeRateLimiterContract(name: string, subject: StoreSubject)
     });
 
     it('grants `limit` actions per window and refuses the next', async () => {
-      const { connectionId } = await registered(world, 'chatty');
+      const { connectionId } = await registerConnection(world, 'chatty');
 
       const granted: boolean[] = [];
       for (let i = 0; i < 4; i++) granted.push(await world.limiter.take(connectionId, 'send', rule, at(i)));
@@ -23,15 +23,15 @@ export function describeRateLimiterContract(name: string, subject: StoreSubject)
     });
 
     it('grants again once the window has passed', async () => {
-      const { connectionId } = await registered(world, 'chatty');
+      const { connectionId } = await registerConnection(world, 'chatty');
       for (let i = 0; i < 3; i++) await world.limiter.take(connectionId, 'send', rule, at(1));
 
       await expect(world.limiter.take(connectionId, 'send', rule, at(10))).resolves.toBe(true);
     });
 
     it('counts each connection apart', async () => {
-      const a = await registered(world, 'a');
-      const b = await registered(world, 'b');
+      const a = await registerConnection(world, 'a');
+      const b = await registerConnection(world, 'b');
       const one: RateRule = { limit: 1, windowSeconds: 10 };
       await world.limiter.take(a.connectionId, 'send', one, at(0));
 
@@ -40,7 +40,7 @@ export function describeRateLimiterContract(name: string, subject: StoreSubject)
     });
 
     it('counts messages and room actions apart', async () => {
-      const { connectionId } = await registered(world, 'both');
+      const { connectionId } = await registerConnection(world, 'both');
       const one: RateRule = { limit: 1, windowSeconds: 10 };
       await world.limiter.take(connectionId, 'send', one, at(0));
 
@@ -50,7 +50,7 @@ export function describeRateLimiterContract(name: string, subject: StoreSubject)
     });
 
     it('grants exactly `limit` actions to concurrent requests', async () => {
-      const { connectionId } = await registered(world, 'burst');
+      const { connectionId } = await registerConnection(world, 'burst');
 
       const granted = await Promise.all(
         Array.from({ length: 8 }, () =>
@@ -68,7 +68,7 @@ export function describeRateLimiterContract(name: string, subject: StoreSubject)
     });
 
     it('answers a connection removed after it used its allowance with ConnectionNotFoundError', async () => {
-      const { connectionId } = await registered(world, 'gone');
+      const { connectionId } = await registerConnection(world, 'gone');
       for (let i = 0; i < 3; i++) await world.limiter.take(connectionId, 'send', rule, at(0));
       await world.registry.deleteConnection(connectionId);
 

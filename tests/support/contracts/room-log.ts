@@ -15,7 +15,7 @@ import {
   newRoom,
   RETENTION_DAYS,
   recordOf,
-  registered,
+  registerConnection,
   type StoreSubject,
   type StoreWorld,
   seconds,
@@ -38,7 +38,7 @@ export function describeRoomLogContract(name: string, subject: StoreSubject): vo
 
     /** A connection's entry, reserved and queued by the route (not yet on the roster). */
     async function queued(label: string, nickname = label, roomId = room): Promise<NewEntry> {
-      const { connectionId } = await registered(world, label);
+      const { connectionId } = await registerConnection(world, label);
       const entry = newEntry(connectionId, roomId, nickname);
       await world.entries.reserve(entry);
       await world.entries.markQueued(entry);
@@ -166,7 +166,7 @@ export function describeRoomLogContract(name: string, subject: StoreSubject): vo
       it.each<EntryState>(['reserved', 'queued'])(
         'puts a joined member on the roster and activates its %s entry, with the append',
         async (state) => {
-          const { connectionId } = await registered(world, 'Mikki');
+          const { connectionId } = await registerConnection(world, 'Mikki');
           const entry = newEntry(connectionId, room, 'Mikki');
           await world.entries.reserve(entry);
           if (state === 'queued') await world.entries.markQueued(entry);
@@ -206,7 +206,7 @@ export function describeRoomLogContract(name: string, subject: StoreSubject): vo
       });
 
       it('answers conflict when the joined entry was taken back', async () => {
-        const { connectionId } = await registered(world, 'Mikki');
+        const { connectionId } = await registerConnection(world, 'Mikki');
         const entry = newEntry(connectionId, room, 'Mikki');
         await world.entries.reserve(entry);
         await world.entries.cancel(entry);
@@ -245,7 +245,7 @@ export function describeRoomLogContract(name: string, subject: StoreSubject): vo
       });
 
       it('answers conflict for the join of an entry seen as gone that was in fact taken back', async () => {
-        const { connectionId } = await registered(world, 'Mikki');
+        const { connectionId } = await registerConnection(world, 'Mikki');
         const entry = newEntry(connectionId, room, 'Mikki');
         await world.entries.reserve(entry);
         await world.entries.cancel(entry);

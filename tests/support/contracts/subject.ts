@@ -5,19 +5,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import type {
-  Connection,
   ConnectionRegistry,
   EntryStore,
   FailureCounter,
   RateLimiter,
-  Role,
   RoomLog,
 } from '../../../functions/shared/ports';
-import { newEntry, recordOf } from '../chat-state';
+import { newEntry, recordOf, registerConnection } from '../chat-state';
 import { joinedOf, leftOf, messageOf } from '../sqs-events';
-import { connectionIdFor } from '../ws-events';
 
-export { joinedOf, leftOf, messageOf, newEntry, recordOf };
+export { joinedOf, leftOf, messageOf, newEntry, recordOf, registerConnection };
 
 export interface StoreWorld {
   registry: ConnectionRegistry;
@@ -57,20 +54,3 @@ export async function collect<T>(pages: AsyncIterable<T[]>): Promise<{ pages: nu
 let rooms = 0;
 /** A room id no other test uses. */
 export const newRoom = (label = 'r') => `${label}-${++rooms}-${randomUUID().slice(0, 6)}`;
-
-export async function registered(
-  world: StoreWorld,
-  label: string,
-  role: Role = 'user',
-  displayName?: string,
-): Promise<Connection> {
-  const connection: Connection = {
-    connectionId: connectionIdFor(label),
-    role,
-    principalId: role,
-    connectedAt: 1_700_000_000_000,
-    ...(displayName === undefined ? {} : { displayName }),
-  };
-  await world.registry.putConnection(connection);
-  return connection;
-}
