@@ -433,7 +433,8 @@ describe('exitroom', () => {
         roomId,
         connectionId: hessu,
         entryId,
-        id: entryEventId('left', entryId),
+        // Its own id: an exit taken back and tried again must not be dropped as a repeat.
+        id: expect.any(String),
         nickname: 'Hessu',
       }),
     ]);

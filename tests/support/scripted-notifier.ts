@@ -1,7 +1,8 @@
 /**
  * A ConnectionNotifier whose answer per connection is scripted: delivered, gone, or a
  * thrown error (as the real notifier throws after its retries), optionally a sequence of
- * answers and a latency. Records every payload and the most sends ever in flight at once.
+ * answers and a latency. Records every payload (with the deadline it was given) and the most
+ * sends ever in flight at once.
  */
 import type { ServerEvent } from '../../functions/shared/domain/protocol';
 import type { ConnectionNotifier, DeliveryResult } from '../../functions/shared/ports';
@@ -16,7 +17,9 @@ export class ScriptedNotifier implements ConnectionNotifier {
   /** Highest number of send() calls pending at the same time. */
   maxInFlight = 0;
   /** Every send() call in the order it started. */
-  readonly sends: { connectionId: string; payload: string }[] = [];
+  readonly sends: { connectionId: string; payload: string; deadline?: number }[] = [];
+  /** Runs at the start of every send (e.g. to move a clock on). */
+  onSend?: (connectionId: string, payload: string) => void;
 
   constructor(options: { latencyMs?: number; otherwise?: NotifierOutcome } = {}) {
     this.fallback = options.otherwise ?? 'delivered';
@@ -29,8 +32,17 @@ export class ScriptedNotifier implements ConnectionNotifier {
     return this;
   }
 
-  async send(connectionId: string, payload: string): Promise<DeliveryResult> {
-    this.sends.push({ connectionId, payload });
+  async send(
+    connectionId: string,
+    payload: string,
+    options: { deadline?: number } = {},
+  ): Promise<DeliveryResult> {
+    this.sends.push({
+      connectionId,
+      payload,
+      ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+    });
+    this.onSend?.(connectionId, payload);
     this.inFlight += 1;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {

@@ -6,11 +6,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import {
+  type EntryEvent,
+  entryEventId,
+  type LeaveReason,
   messageGroupOf,
   ROOM_EVENT_VERSION,
   type RoomEvent,
   type RoomEventInput,
 } from '../../functions/shared/domain/room-events';
+import type { NewEntry } from '../../functions/shared/ports';
 
 export const QUEUE_ARN = 'arn:aws:sqs:eu-north-1:123456789012:chat-room-events.fifo';
 
@@ -24,6 +28,64 @@ export function roomEventFixture(input: RoomEventInput, meta: { id?: string; at?
     id: meta.id ?? randomUUID(),
     at: meta.at ?? new Date().toISOString(),
   } as RoomEvent;
+}
+
+/** An entry's `joined` as enterroom queues it (its id derived from the entry). */
+export function joinedOf(entry: NewEntry, options: { since?: number; at?: string } = {}): EntryEvent {
+  const { roomId, connectionId, entryId, nickname, fromId } = entry;
+  return {
+    v: ROOM_EVENT_VERSION,
+    id: entryEventId('joined', entryId),
+    at: options.at ?? new Date().toISOString(),
+    kind: 'joined',
+    roomId,
+    connectionId,
+    entryId,
+    nickname,
+    fromId,
+    ...(options.since === undefined ? {} : { since: options.since }),
+  };
+}
+
+/** A `message` of an entry as sendmessage queues it (from and fromId are the entry's). */
+export function messageOf(
+  entry: NewEntry,
+  message = 'Hei',
+  options: { id?: string; at?: string } = {},
+): EntryEvent {
+  const { roomId, connectionId, entryId, nickname, fromId } = entry;
+  return {
+    v: ROOM_EVENT_VERSION,
+    id: options.id ?? randomUUID(),
+    at: options.at ?? new Date().toISOString(),
+    kind: 'message',
+    roomId,
+    connectionId,
+    entryId,
+    from: nickname,
+    fromId,
+    message,
+  };
+}
+
+/** An entry's `left` as exitroom, $disconnect or the fanout's 410 pruning queue it. */
+export function leftOf(
+  entry: NewEntry,
+  reason: LeaveReason = 'exit',
+  options: { at?: string } = {},
+): EntryEvent {
+  const { roomId, connectionId, entryId, nickname } = entry;
+  return {
+    v: ROOM_EVENT_VERSION,
+    id: entryEventId('left', entryId),
+    at: options.at ?? new Date().toISOString(),
+    kind: 'left',
+    roomId,
+    connectionId,
+    entryId,
+    nickname,
+    reason,
+  };
 }
 
 export interface FifoRecordOptions {

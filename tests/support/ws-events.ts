@@ -13,6 +13,9 @@ export const DOMAIN_NAME = `${API_ID}.execute-api.eu-north-1.amazonaws.com`;
 export interface WsAuthorizer {
   principalId?: string;
   role?: string;
+  /** The signed-in user and its display name (jwt mode). */
+  sub?: string;
+  name?: string;
   integrationLatency?: number;
 }
 

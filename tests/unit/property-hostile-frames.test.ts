@@ -1,43 +1,69 @@
 /**
  * Hostile input against the real route handlers (their modules, wsRoute edge included) on
- * the in-memory store and a recording publisher: whatever frame arrives (random JSON, wrong
- * types, huge or deeply nested bodies, `__proto__`/`constructor` keys, invalid UTF-8 decoded
- * as API Gateway would, 128 KB frames), a handler answers at most one `error` event, never
- * throws, and a refused frame changes no state and queues nothing. Named cases pin the
- * nickname and room id rules and show message text is queued verbatim.
+ * the in-memory ports, a recording publisher and a scripted notifier: whatever frame arrives
+ * (random JSON, wrong types, huge or deeply nested bodies, `__proto__`/`constructor` keys,
+ * invalid UTF-8 decoded as API Gateway would, 128 KB frames), a handler answers at most one
+ * `error` event, never throws, and a refused frame changes no entry, roster, nickname or log
+ * and queues nothing (a rate budget counts every attempt, refused or not). Named cases pin
+ * the nickname and room id rules and show message text is queued verbatim.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
-import { EnterRoomBody, SendMessageBody } from '../../functions/shared/domain/protocol';
+import { queueBody } from '../../functions/shared/adapters/sqs-room-event-publisher';
+import { fromIdOf } from '../../functions/shared/domain/identity';
+import { EnterRoomBody, HistoryBody, SendMessageBody } from '../../functions/shared/domain/protocol';
+import { parseRoomEvent } from '../../functions/shared/domain/room-events';
 import type { WsHandler } from '../../functions/shared/runtime/ws-route-handler';
 import { captureStdout } from '../support/capture-logs';
-import { InMemoryConnectionStore } from '../support/in-memory-connection-store';
+import { budgetOf, enterAs } from '../support/chat-state';
+import { type InMemoryChat, inMemoryChat } from '../support/in-memory';
 import { RecordingPublisher } from '../support/recording-publisher';
+import { ScriptedNotifier } from '../support/scripted-notifier';
 import { messageEvent } from '../support/ws-events';
 
-/** What the handlers' roomDeps() hands out: swapped per run by `fresh()`. */
-const deps: { store: InMemoryConnectionStore; events: RecordingPublisher } = {
-  store: new InMemoryConnectionStore(),
+/** What the handlers' deps hand out: swapped per run by `fresh()`. */
+const deps: { chat: InMemoryChat; events: RecordingPublisher; notifier: ScriptedNotifier } = {
+  chat: inMemoryChat(),
   events: new RecordingPublisher(),
+  notifier: new ScriptedNotifier(),
 };
-/** Forwards to whatever deps[key] is now (handlers keep what roomDeps() returned at load). */
-function current<K extends keyof typeof deps>(key: K): (typeof deps)[K] {
-  return new Proxy({} as (typeof deps)[K], {
+/** Forwards to whatever `pick()` is now (handlers keep what their deps were at load). */
+function current<T extends object>(pick: () => T): T {
+  return new Proxy({} as T, {
     get: (_target, property) => {
-      const target = deps[key] as unknown as Record<PropertyKey, unknown>;
+      const target = pick() as Record<PropertyKey, unknown>;
       const value = target[property];
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
 }
+const tableDeps = () => ({
+  registry: current(() => deps.chat.registry),
+  entries: current(() => deps.chat.entries),
+  budget: budgetOf(current(() => deps.chat.limiter)),
+});
 jest.mock('../../functions/shared/runtime/room-deps', () => ({
-  roomDeps: () => ({ store: current('store'), events: current('events') }),
+  dynamoDbClient: () => ({}),
+  tableDeps,
+  roomLog: () => current(() => deps.chat.log),
+  roomDeps: () => ({ ...tableDeps(), events: current(() => deps.events) }),
 }));
+jest.mock('../../functions/shared/adapters/api-gateway-notifier', () => ({
+  managementApiClient: () => ({}),
+  ApiGatewayNotifier: class {
+    constructor() {
+      // biome-ignore lint/correctness/noConstructorReturn: the handler gets the test's notifier
+      return current(() => deps.notifier);
+    }
+  },
+}));
+process.env.CONNECTIONS_URL = 'https://abc123defg.execute-api.eu-north-1.amazonaws.com/dev';
 
 const ROUTES = {
   enterroom: 'enter-room',
   exitroom: 'exit-room',
   sendmessage: 'send-message',
+  history: 'history',
   broadcast: 'broadcast',
   $default: 'default',
 } as const;
@@ -60,17 +86,29 @@ const ADMIN = 'admin00000001=';
 const STRANGER = 'stranger00001=';
 
 async function fresh() {
-  deps.store = new InMemoryConnectionStore();
+  deps.chat = inMemoryChat();
   deps.events = new RecordingPublisher();
-  await deps.store.putConnection({ connectionId: MEMBER, role: 'user', principalId: 'user', connectedAt: 1 });
-  await deps.store.putConnection({
+  deps.notifier = new ScriptedNotifier();
+  await deps.chat.registry.putConnection({
+    connectionId: MEMBER,
+    role: 'user',
+    principalId: 'user',
+    connectedAt: 1,
+  });
+  await deps.chat.registry.putConnection({
     connectionId: ADMIN,
     role: 'admin',
     principalId: 'admin',
     connectedAt: 1,
   });
-  await deps.store.enterRoom({ connectionId: MEMBER, roomId: '1', nickname: 'Mikki' });
-  await deps.store.activateMember('1', MEMBER);
+  return enterAs(deps.chat, MEMBER, '1', 'Mikki');
+}
+
+/** Every item but the rate windows, which count refused attempts too. */
+function stateOf() {
+  const snapshot = deps.chat.table.snapshot();
+  for (const item of Object.values(snapshot.connections)) item.windows = {};
+  return JSON.stringify(snapshot);
 }
 
 describe('route handlers under hostile frames', () => {
@@ -79,7 +117,7 @@ describe('route handlers under hostile frames', () => {
 
   beforeAll(() => {
     for (const [route, name] of Object.entries(ROUTES)) {
-      // The test's own module registry (not isolateModules): the in-memory store must throw
+      // The test's own module registry (not isolateModules): the in-memory ports must throw
       // the same error classes the handlers map.
       handlers[route as RouteKey] = (
         require(`../../functions/${name}/handler`) as { handler: WsHandler }
@@ -95,12 +133,11 @@ describe('route handlers under hostile frames', () => {
   /** Runs one frame; returns the reply and whether the state or the queue changed. */
   async function run(route: RouteKey, body: string, connectionId: string) {
     await fresh();
-    const before = deps.store.snapshot();
+    const before = stateOf();
     const result = (await handlers[route](messageEvent(route, body, { connectionId }))) as
       | APIGatewayProxyStructuredResultV2
       | undefined;
-    const changed =
-      JSON.stringify(deps.store.snapshot()) !== JSON.stringify(before) || deps.events.events.length > 0;
+    const changed = stateOf() !== before || deps.events.calls.length > 0;
     return { result, changed };
   }
 
@@ -112,6 +149,8 @@ describe('route handlers under hostile frames', () => {
       const event = JSON.parse(result.body) as Record<string, unknown>;
       expect(event.type).toBe('error');
       expect(ERROR_CODES).toContain(event.code);
+      // Only a connection with no record may hear `internal` (reconnect); nothing else fails.
+      if (connectionId !== STRANGER) expect(event.code).not.toBe('internal');
       expect(String(event.message)).not.toMatch(/\n\s+at |Error:|\{/);
       expect(changed).toBe(false);
     } else {
@@ -121,7 +160,14 @@ describe('route handlers under hostile frames', () => {
     expect(Object.prototype).not.toHaveProperty('roomId');
   }
 
-  const route = fc.constantFrom<RouteKey>('enterroom', 'exitroom', 'sendmessage', 'broadcast', '$default');
+  const route = fc.constantFrom<RouteKey>(
+    'enterroom',
+    'exitroom',
+    'sendmessage',
+    'history',
+    'broadcast',
+    '$default',
+  );
   const connection = fc.constantFrom(MEMBER, ADMIN, STRANGER);
   const anyValue = fc.oneof(
     fc.jsonValue(),
@@ -132,11 +178,19 @@ describe('route handlers under hostile frames', () => {
   const requestLike = fc
     .record(
       {
-        action: fc.oneof(fc.constantFrom('enterroom', 'exitroom', 'sendmessage', 'broadcast'), anyValue),
+        action: fc.oneof(
+          fc.constantFrom('enterroom', 'exitroom', 'sendmessage', 'history', 'broadcast'),
+          anyValue,
+        ),
         roomId: fc.oneof(fc.constantFrom('1', '2', 'x'.repeat(65), '../1', '1 '), anyValue),
-        nickname: fc.oneof(fc.constantFrom('Mikki', 'mikki', 'Aku', ''), anyValue),
+        nickname: fc.oneof(fc.constantFrom('Mikki', 'mikki', 'Aku', '', '\u041Cikki'), anyValue),
         message: fc.oneof(fc.string({ maxLength: 60 }), anyValue),
+        since: fc.oneof(fc.constantFrom(0, 1, 42, -1, 1.5), anyValue),
+        before: fc.oneof(fc.constantFrom(1, 2, 0, 1e9), anyValue),
+        limit: fc.oneof(fc.constantFrom(1, 50, 100, 101, 0), anyValue),
         from: anyValue,
+        fromId: anyValue,
+        entryId: anyValue,
       },
       { requiredKeys: [] },
     )
@@ -146,6 +200,7 @@ describe('route handlers under hostile frames', () => {
     '{"action":"enterroom","roomId":"2","nickname":"Aku","__proto__":{"nickname":"Admin"}}',
     '{"action":"broadcast","constructor":{"prototype":{"polluted":1}},"message":"x"}',
     '{"action":"exitroom","roomId":{"__proto__":{"polluted":1}}}',
+    '{"action":"history","roomId":"1","__proto__":{"limit":1000,"polluted":1}}',
     '{"__proto__":{"action":"broadcast"},"message":"x"}',
   );
   const nested = fc
@@ -163,6 +218,7 @@ describe('route handlers under hostile frames', () => {
     JSON.stringify({ action: 'sendmessage', roomId: '1', message: 'x'.repeat(128 * 1024 - 50) }),
     JSON.stringify({ action: 'enterroom', roomId: '1', nickname: 'n'.repeat(100_000) }),
     JSON.stringify({ action: 'broadcast', message: '😀'.repeat(20_000) }),
+    JSON.stringify({ action: 'history', roomId: '1', limit: 1e308, before: -1e308 }),
     JSON.stringify({ action: 'sendmessage', roomId: '1', message: 'm', pad: Array(20_000).fill(0) }),
   );
   const anyFrame = fc.oneof(
@@ -185,12 +241,13 @@ describe('route handlers under hostile frames', () => {
   it('accepts a frame only when it is a valid request of its route', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom<RouteKey>('enterroom', 'sendmessage'),
+        fc.constantFrom<RouteKey>('enterroom', 'sendmessage', 'history'),
         requestLike,
         async (r, body) => {
           const { result } = await run(r, body, MEMBER);
           if (result?.body === undefined) {
-            const schema = r === 'enterroom' ? EnterRoomBody : SendMessageBody;
+            const schema =
+              r === 'enterroom' ? EnterRoomBody : r === 'history' ? HistoryBody : SendMessageBody;
             expect(schema.safeParse(JSON.parse(body)).success).toBe(true);
           }
         },
@@ -207,12 +264,23 @@ describe('route handlers under hostile frames', () => {
           roomId: '1',
           message: `x${text}`,
           from: spoof,
+          fromId: spoof,
+          entryId: spoof,
           nickname: spoof,
           connectionId: ADMIN,
         });
         const { result } = await run('sendmessage', body, MEMBER);
         expect(result?.body).toBeUndefined();
-        expect(deps.events.events).toMatchObject([{ kind: 'message', from: 'Mikki', connectionId: MEMBER }]);
+        const entry = await deps.chat.entries.get(MEMBER, '1');
+        expect(deps.events.events).toMatchObject([
+          {
+            kind: 'message',
+            from: 'Mikki',
+            fromId: fromIdOf({}, MEMBER),
+            entryId: entry?.entryId,
+            connectionId: MEMBER,
+          },
+        ]);
       }),
       { numRuns: 100 },
     );
@@ -243,6 +311,13 @@ describe('route handlers under hostile frames', () => {
       ['a lone surrogate', 'Aku\uD800'],
       ['a number', 42],
       ['an object', { toString: 'Aku' }],
+      ['a Cyrillic М among Latin letters', '\u041Cikki'],
+      ['Cyrillic і among Latin letters', 'M\u0456kk\u0456'],
+      ['a combining grapheme joiner', 'Mikki\u034F'],
+      ['a variation selector', 'Mikki\uFE0F'],
+      ['a Hangul filler', 'Mikki\u3164'],
+      ['only Hangul fillers', '\u3164\u3164'],
+      ['a key that grows past its limit', '\uFDFA'.repeat(32)],
     ])('refuses a nickname with %s, writing nothing', async (_what, nickname) => {
       const { result, changed } = await enter('2', nickname);
 
@@ -275,6 +350,10 @@ describe('route handlers under hostile frames', () => {
       ['letters with diacritics and a space', 'Åke Ö', 'A-z_0-9'],
       ['a name in Hebrew', 'אבי', '1'],
       ['an apostrophe, dot and hyphen', "O'Neil-Jr.", '1'],
+      ['Cyrillic only', '\u041C\u0456\u043A\u0456', '1'],
+      ['Han with Latin', '山田Taro', '1'],
+      ['ß', 'Straße', '1'],
+      ['an apostrophe', "O'Brien", '1'],
     ])('accepts a nickname of %s', async (_what, nickname, roomId) => {
       const { result, changed } = await enter(roomId, nickname);
 
@@ -303,6 +382,20 @@ describe('route handlers under hostile frames', () => {
     });
   });
 
+  it('answers a valid history frame by sending the room to the caller, writing nothing', async () => {
+    const { result, changed } = await run(
+      'history',
+      JSON.stringify({ action: 'history', roomId: '1', limit: 5 }),
+      MEMBER,
+    );
+
+    expect(result).toEqual({ statusCode: 200 });
+    expect(changed).toBe(false);
+    expect(deps.notifier.eventsTo(MEMBER)).toMatchObject([
+      { type: 'history', roomId: '1', events: [{ type: 'joined', seq: 1, nickname: 'Mikki' }], more: false },
+    ]);
+  });
+
   describe('message text', () => {
     it.each([
       ['markup', '<script>alert("x")</script><img src=x onerror=alert(1)>'],
@@ -312,6 +405,9 @@ describe('route handlers under hostile frames', () => {
       ['JSON and escapes', '{"action":"broadcast"} \\n \\u0000'],
       ['surrounding whitespace', '  spaced out \n\t'],
       ['exactly 4096 bytes', 'ä'.repeat(2048)],
+      ['the noncharacters U+FFFE and U+FFFF', 'a\uFFFEb\uFFFFc'],
+      ['a lone surrogate', 'a\uD800b'],
+      ['invisible characters nicknames may not have', 'a\u034F\u3164\uFE0Fb'],
     ])('queues %s verbatim', async (_what, message) => {
       const { result } = await run(
         'sendmessage',
@@ -320,7 +416,12 @@ describe('route handlers under hostile frames', () => {
       );
 
       expect(result?.body).toBeUndefined();
-      expect(deps.events.events[0]).toMatchObject({ kind: 'message', message });
+      const [queued] = deps.events.events;
+      expect(queued).toMatchObject({ kind: 'message', message });
+      // What the SQS publisher sends: only characters SQS accepts, and the text back intact.
+      const body = queueBody(queued as NonNullable<typeof queued>);
+      expect(body).toMatch(/^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u);
+      expect(parseRoomEvent(body)).toEqual(queued);
     });
 
     it('refuses 4097 bytes as message_too_long, queueing nothing', async () => {

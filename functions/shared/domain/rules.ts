@@ -41,10 +41,11 @@ export function utf8Bytes(text: string): number {
 
 /**
  * Case- and normalisation-insensitive key used to keep nicknames unique within a room: NFKC,
- * then full case folding (upper then lower case folds ß/SS, ς/σ, ﬀ/ff alike), then NFKC again.
+ * then full case folding (lower, upper, lower folds ẞ/ß/SS, ς/σ, ﬀ/ff alike; upper then lower
+ * alone keys ẞ as ß but ß as ss), then NFKC again. A key is its own key.
  */
 export function nicknameKey(nickname: string): string {
-  return nickname.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
+  return nickname.normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().normalize('NFKC');
 }
 
 /**

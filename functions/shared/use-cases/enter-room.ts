@@ -68,10 +68,15 @@ export async function enterRoom(deps: EnterRoomDeps, input: EnterRoomInput): Pro
   return entry;
 }
 
+/** A `reserved` entry older than this was left by a route that died (routes time out in 10 s). */
+export const STALE_RESERVATION_MS = 30_000;
+
 /**
  * Reserves the entry. A previous entry of this connection that is still `leaving` (an exit
  * sent just before, whose `left` is being queued) is finished first: its `left` is queued
- * (the same id the exit queues, so it is queued once) and the new entry follows it.
+ * (the same id the exit queues, so it is queued once) and the new entry follows it. One
+ * still `reserved` long after its route must have ended is taken back first (its `joined`,
+ * if queued at all, is dropped).
  */
 async function reserve(deps: EnterRoomDeps, entry: NewEntry, deadline: number | undefined, now: Date) {
   try {
@@ -79,12 +84,17 @@ async function reserve(deps: EnterRoomDeps, entry: NewEntry, deadline: number | 
   } catch (error) {
     if (!(error instanceof AlreadyInRoomError)) throw error;
     const previous = await deps.entries.get(entry.connectionId, entry.roomId);
-    if (previous?.state !== 'leaving') throw error;
-    await queueLeft(deps, previous, 'exit', {
-      undo: false,
-      now,
-      ...(deadline === undefined ? {} : { deadline }),
-    });
+    if (previous?.state === 'leaving') {
+      await queueLeft(deps, previous, 'exit', {
+        undo: false,
+        now,
+        ...(deadline === undefined ? {} : { deadline }),
+      });
+    } else if (previous?.state === 'reserved' && previous.updatedAt < now.getTime() - STALE_RESERVATION_MS) {
+      await deps.entries.cancel(previous);
+    } else {
+      throw error;
+    }
     await deps.entries.reserve(entry);
   }
 }

@@ -54,10 +54,13 @@ async function leave(
     if (current?.entryId !== entry.entryId) return false;
   }
   if (current.state === 'queued' || current.state === 'active') {
-    current = await deps.entries.beginExit(current).catch(async () => {
-      // Its state moved meanwhile (an exit began): carry on with what it is now.
+    current = await deps.entries.beginExit(current).catch(async (error: unknown) => {
+      // Its exit began meanwhile (an exitroom, a racing 410): carry on with it. Anything else
+      // is a failure: a left queued for an entry that is not leaving would only be dropped.
       const now = await deps.entries.get(entry.connectionId, entry.roomId);
-      return now?.entryId === entry.entryId ? now : undefined;
+      if (now?.entryId !== entry.entryId) return undefined;
+      if (now.state === 'leaving' || now.state === 'exited') return now;
+      throw error;
     });
     if (!current) return false;
   }

@@ -44,10 +44,14 @@ export async function spend(budget: RateBudget, connectionId: string, bucket: Ra
 }
 
 /**
- * Queues the `left` of an entry that is `leaving`. Its id is derived from the entry, so an
- * exit, a `$disconnect` and the fanout's 410 pruning of the same entry queue it once. If the
- * publish cannot be confirmed, `undo` takes the exit back unless the fanout has already
- * logged it (then the exit stands and nothing is thrown).
+ * Queues the `left` of an entry that is `leaving`. Its id is derived from the entry, so a
+ * `$disconnect`, the fanout's 410 pruning and an enterroom finishing the exit queue it once.
+ * An exit that may be taken back (`undo`) queues a `left` of its own id: after an undone exit
+ * the fanout drops its `left`, and a derived id would make SQS FIFO drop the next exit's
+ * `left` too (same deduplication id within 5 minutes). A second `left` of one entry is
+ * harmless: the fanout logs the first and drops the rest (not on the roster any more).
+ * If the publish cannot be confirmed, `undo` takes the exit back unless the fanout has
+ * already logged it (then the exit stands and nothing is thrown).
  */
 export async function queueLeft(
   deps: { entries: EntryStore; events: RoomEventPublisher },
@@ -65,7 +69,7 @@ export async function queueLeft(
       reason,
     },
     options.now,
-    entryEventId('left', entry.entryId),
+    options.undo ? undefined : entryEventId('left', entry.entryId),
   );
   try {
     await deps.events.publish([left], options.deadline === undefined ? {} : { deadline: options.deadline });

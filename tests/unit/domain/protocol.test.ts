@@ -3,12 +3,14 @@ import {
   BroadcastBody,
   EnterRoomBody,
   ExitRoomBody,
+  HistoryBody,
   parseJsonObject,
+  resolveNickname,
   SendMessageBody,
   serverEvent,
   validate,
 } from '../../../functions/shared/domain/protocol';
-import { MAX_MESSAGE_BYTES } from '../../../functions/shared/domain/rules';
+import { HISTORY_MAX_LIMIT, MAX_MESSAGE_BYTES } from '../../../functions/shared/domain/rules';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -61,6 +63,38 @@ describe('parseJsonObject', () => {
 describe('validating enterroom', () => {
   it('accepts a room id and nickname', () => {
     expect(enter({})).toEqual({ action: 'enterroom', roomId: '1', nickname: 'Mikki' });
+  });
+
+  it('accepts a frame without a nickname (the sign-in name may stand in)', () => {
+    expect(validate(EnterRoomBody, { action: 'enterroom', roomId: '1' })).toEqual({
+      action: 'enterroom',
+      roomId: '1',
+    });
+  });
+
+  it.each([0, 1, 42, Number.MAX_SAFE_INTEGER])('accepts since %p, the last seq the client saw', (since) => {
+    expect(enter({ since }).since).toBe(since);
+  });
+
+  it.each([
+    ['negative', -1, 'since must be at least 0'],
+    ['fractional', 1.5, 'since must be an integer'],
+    ['a string', '3', 'since must be an integer'],
+    ['null', null, 'since must be an integer'],
+    ['beyond the safe integers', 2 ** 53, 'since must be an integer'],
+  ])('rejects a since that is %s as bad_request, saying why', (_what, since, message) => {
+    const error = thrown(() => enter({ since }));
+
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as Error).message).toBe(message);
+  });
+
+  it.each([
+    ['a Cyrillic М among Latin letters', '\u041Cikki', 'nickname must not mix letters of different scripts'],
+    ['a combining grapheme joiner', 'Mikki\u034F', 'nickname must not contain invisible characters'],
+    ['a key that grows past its limit', '\uFDFA'.repeat(32), 'nickname is too long'],
+  ])('rejects a nickname with %s, naming the rule', (_what, nickname, message) => {
+    expect((thrown(() => enter({ nickname })) as Error).message).toBe(message);
   });
 
   it('names a missing field as required', () => {
@@ -260,10 +294,77 @@ describe('validating broadcast', () => {
   });
 });
 
+describe('validating history', () => {
+  const history = (fields: Record<string, unknown>) =>
+    validate(HistoryBody, { action: 'history', roomId: '1', ...fields });
+
+  it('accepts a room id alone (the newest page)', () => {
+    expect(history({})).toEqual({ action: 'history', roomId: '1' });
+  });
+
+  it(`accepts before from 1 and a limit of 1-${HISTORY_MAX_LIMIT}`, () => {
+    expect(history({ before: 1, limit: 1 })).toMatchObject({ before: 1, limit: 1 });
+    expect(history({ before: 120, limit: HISTORY_MAX_LIMIT })).toMatchObject({ limit: HISTORY_MAX_LIMIT });
+  });
+
+  it('names a missing room id as required', () => {
+    expect((thrown(() => validate(HistoryBody, { action: 'history' })) as Error).message).toBe(
+      'roomId is required',
+    );
+  });
+
+  it.each([
+    ['before 0', { before: 0 }, 'before must be at least 1'],
+    ['a negative before', { before: -5 }, 'before must be at least 1'],
+    ['a fractional before', { before: 2.5 }, 'before must be an integer'],
+    ['a string before', { before: '10' }, 'before must be an integer'],
+    ['limit 0', { limit: 0 }, `limit must be 1-${HISTORY_MAX_LIMIT}`],
+    [
+      `limit ${HISTORY_MAX_LIMIT + 1}`,
+      { limit: HISTORY_MAX_LIMIT + 1 },
+      `limit must be 1-${HISTORY_MAX_LIMIT}`,
+    ],
+    ['a fractional limit', { limit: 2.5 }, 'limit must be an integer'],
+    ['a string limit', { limit: '5' }, 'limit must be an integer'],
+    ['an invalid room id', { roomId: 'a b' }, expect.stringMatching(/^roomId must be/)],
+  ])('rejects %s as bad_request, saying why', (_what, fields, message) => {
+    const error = thrown(() => history(fields));
+
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as Error).message).toEqual(message);
+  });
+});
+
+describe('resolveNickname', () => {
+  it('uses the nickname the frame gives, over the sign-in name', () => {
+    expect(resolveNickname('Mikki', 'Michael Mouse')).toBe('Mikki');
+  });
+
+  it('uses the sign-in name, normalised to NFC, when the frame gives none', () => {
+    expect(resolveNickname(undefined, 'Re\u0301mi')).toBe('R\u00e9mi');
+  });
+
+  it('answers nickname is required when there is neither', () => {
+    const error = thrown(() => resolveNickname(undefined, undefined));
+
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as Error).message).toBe('nickname is required');
+  });
+
+  it('answers why a sign-in name breaks the rules, asking for a nickname', () => {
+    const error = thrown(() => resolveNickname(undefined, 'Mikki 🐭'));
+
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as Error).message).toBe(
+      "nickname is required: your sign-in name cannot be used (nickname may contain letters, digits, single spaces and _ . ' - only)",
+    );
+  });
+});
+
 describe('serverEvent', () => {
   it('gives every event a unique UUID id and an ISO-8601 time', () => {
-    const a = serverEvent({ type: 'exited', roomId: '1' });
-    const b = serverEvent({ type: 'exited', roomId: '1' });
+    const a = serverEvent({ type: 'exited', roomId: '1', seq: 3 });
+    const b = serverEvent({ type: 'exited', roomId: '1', seq: 3 });
 
     expect(a.id).toMatch(UUID);
     expect(a.id).not.toBe(b.id);
@@ -272,10 +373,11 @@ describe('serverEvent', () => {
 
   it('keeps an id and time it is given', () => {
     expect(
-      serverEvent({ type: 'exited', roomId: '1' }, { id: 'e1', at: '2030-01-01T00:00:00.000Z' }),
+      serverEvent({ type: 'exited', roomId: '1', seq: 3 }, { id: 'e1', at: '2030-01-01T00:00:00.000Z' }),
     ).toEqual({
       type: 'exited',
       roomId: '1',
+      seq: 3,
       id: 'e1',
       at: '2030-01-01T00:00:00.000Z',
     });

@@ -1,67 +1,110 @@
 import {
-  BROADCAST_GROUP,
+  deduplicationIdOf,
+  type EntryEvent,
+  entryEventId,
   messageGroupOf,
   parseRoomEvent,
   ROOM_EVENT_VERSION,
   type RoomEvent,
   roomEvent,
 } from '../../../functions/shared/domain/room-events';
-import fixtures from '../../support/fixtures/room-events.v1.json';
+import fixtures from '../../support/fixtures/room-events.v2.json';
 
 const events = fixtures as RoomEvent[];
-const byKind = (kind: RoomEvent['kind']) => {
-  const event = events.find((e) => e.kind === kind);
+const byKind = <K extends RoomEvent['kind']>(
+  kind: K,
+  match: (e: Extract<RoomEvent, { kind: K }>) => boolean = () => true,
+) => {
+  const event = events.find(
+    (e): e is Extract<RoomEvent, { kind: K }> => e.kind === kind && match(e as never),
+  );
   if (!event) throw new Error(`no ${kind} fixture`);
   return event;
 };
+const nameOf = (e: RoomEvent) =>
+  `${e.kind}${'reason' in e ? ` (${e.reason})` : ''}${'since' in e ? ' with since' : ''}${
+    e.kind === 'broadcast' ? (e.shard === undefined ? ' without shard' : ' with shard') : ''
+  }`;
+const rejects = (event: unknown) => expect(() => parseRoomEvent(JSON.stringify(event))).toThrow();
 
-describe('the room event contract (v1)', () => {
-  it.each(events.map((e) => [`${e.kind}${'reason' in e ? ` (${e.reason})` : ''}`, e]))(
-    'accepts the %s fixture unchanged',
-    (_name, event) => {
-      expect(parseRoomEvent(JSON.stringify(event))).toEqual(event);
-    },
-  );
+describe('the room event contract (v2)', () => {
+  it.each(events.map((e) => [nameOf(e), e]))('accepts the %s fixture unchanged', (_name, event) => {
+    expect(parseRoomEvent(JSON.stringify(event))).toEqual(event);
+  });
 
-  it('has a fixture for every kind', () => {
-    expect(new Set(events.map((e) => e.kind))).toEqual(new Set(['joined', 'message', 'left', 'broadcast']));
+  it('has a fixture for every kind, reason, resume and broadcast shape', () => {
+    expect(new Set(events.map(nameOf))).toEqual(
+      new Set([
+        'joined',
+        'joined with since',
+        'message',
+        'left (exit)',
+        'left (disconnect)',
+        'left (gone)',
+        'broadcast without shard',
+        'broadcast with shard',
+      ]),
+    );
   });
 
   it('rejects a body that is not JSON', () => {
     expect(() => parseRoomEvent('not json')).toThrow();
   });
 
-  it('rejects another version', () => {
-    expect(() => parseRoomEvent(JSON.stringify({ ...byKind('message'), v: 2 }))).toThrow();
+  it('rejects version 1 (events that name no entry)', () => {
+    rejects({ ...byKind('message'), v: 1 });
   });
 
   it('rejects an unknown kind', () => {
-    expect(() => parseRoomEvent(JSON.stringify({ ...byKind('message'), kind: 'typing' }))).toThrow();
+    rejects({ ...byKind('message'), kind: 'typing' });
   });
 
-  it('rejects a message event without its sender', () => {
-    const { from: _from, ...withoutFrom } = byKind('message') as Extract<RoomEvent, { kind: 'message' }>;
+  it.each(['joined', 'message', 'left'] as const)('rejects a %s without the entry it concerns', (kind) => {
+    const { entryId: _entryId, ...withoutEntry } = byKind(kind) as EntryEvent;
 
-    expect(() => parseRoomEvent(JSON.stringify(withoutFrom))).toThrow();
+    rejects(withoutEntry);
   });
 
-  it('rejects a left event with an unknown reason', () => {
-    expect(() => parseRoomEvent(JSON.stringify({ ...byKind('left'), reason: 'kicked' }))).toThrow();
+  it('rejects a message without its sender id', () => {
+    const { fromId: _fromId, ...withoutFromId } = byKind('message');
+
+    rejects(withoutFromId);
   });
 
-  it('rejects a time that is not ISO-8601', () => {
-    expect(() => parseRoomEvent(JSON.stringify({ ...byKind('message'), at: 'yesterday' }))).toThrow();
+  it('rejects a left with an unknown reason', () => {
+    rejects({ ...byKind('left'), reason: 'kicked' });
   });
 
-  it('rejects an empty id', () => {
-    expect(() => parseRoomEvent(JSON.stringify({ ...byKind('message'), id: '' }))).toThrow();
+  it.each([
+    ['negative', -1],
+    ['fractional', 1.5],
+    ['a string', '3'],
+  ])('rejects a since that is %s', (_what, since) => {
+    rejects({ ...byKind('joined'), since });
+  });
+
+  it.each([
+    ['negative', -1],
+    ['fractional', 0.5],
+  ])('rejects a broadcast shard that is %s', (_what, shard) => {
+    rejects({ ...byKind('broadcast'), shard });
+  });
+
+  it.each([
+    ['a time that is not ISO-8601', { at: 'yesterday' }],
+    ['an empty id', { id: '' }],
+    ['an id over 80 characters', { id: 'x'.repeat(81) }],
+    ['a room id over 64 characters', { roomId: 'r'.repeat(65) }],
+    ['an empty connection id', { connectionId: '' }],
+  ])('rejects %s', (_what, change) => {
+    rejects({ ...byKind('message'), ...change });
   });
 });
 
 describe('roomEvent', () => {
-  it('stamps the version, a fresh id and the given time', () => {
-    const at = new Date('2030-01-01T00:00:00.000Z');
+  const at = new Date('2030-01-01T00:00:00.000Z');
 
+  it('stamps the version, a fresh id and the given time', () => {
     const a = roomEvent({ kind: 'broadcast', from: 'admin', message: 'x' }, at);
     const b = roomEvent({ kind: 'broadcast', from: 'admin', message: 'x' }, at);
 
@@ -69,16 +112,60 @@ describe('roomEvent', () => {
     expect(a.id).not.toBe(b.id);
     expect(parseRoomEvent(JSON.stringify(a))).toEqual(a);
   });
+
+  it('keeps an id it is given', () => {
+    expect(roomEvent({ kind: 'broadcast', from: 'admin', message: 'x' }, at, 'given').id).toBe('given');
+  });
+});
+
+describe('entryEventId', () => {
+  it('is the same for the same kind and entry, so a retried publish carries the same id', () => {
+    expect(entryEventId('left', 'entry-1')).toBe(entryEventId('left', 'entry-1'));
+  });
+
+  it("differs between an entry's joined and left, and between entries", () => {
+    const ids = [entryEventId('joined', 'e1'), entryEventId('left', 'e1'), entryEventId('joined', 'e2')];
+
+    expect(new Set(ids).size).toBe(3);
+  });
+
+  it('is 32 hex characters, within the contract and a valid SQS deduplication id', () => {
+    expect(entryEventId('joined', 'e1')).toMatch(/^[0-9a-f]{32}$/);
+    expect(
+      parseRoomEvent(JSON.stringify({ ...byKind('joined'), id: entryEventId('joined', 'e1') })),
+    ).toBeDefined();
+  });
+});
+
+describe('deduplicationIdOf', () => {
+  it('is the event id for room events and the broadcast record the route queues', () => {
+    expect(deduplicationIdOf(byKind('message'))).toBe(byKind('message').id);
+    const unsharded = byKind('broadcast', (e) => e.shard === undefined);
+    expect(deduplicationIdOf(unsharded)).toBe(unsharded.id);
+  });
+
+  it("tells a broadcast's shard records apart, though they share the broadcast's id", () => {
+    const sharded = byKind('broadcast', (e) => e.shard !== undefined);
+
+    expect(deduplicationIdOf(sharded)).toBe(`${sharded.id}:15`);
+    expect(deduplicationIdOf({ ...sharded, shard: 3 })).not.toBe(deduplicationIdOf(sharded));
+  });
 });
 
 describe('messageGroupOf', () => {
-  it('groups room events by room', () => {
-    expect(messageGroupOf(byKind('message'))).toBe('room:1');
-    expect(messageGroupOf(byKind('joined'))).toBe('room:1');
+  it('groups every event of a room in the room', () => {
+    for (const kind of ['joined', 'message', 'left'] as const)
+      expect(messageGroupOf(byKind(kind))).toBe('room:1');
   });
 
-  it('puts broadcasts in their own group, which no room id can produce', () => {
-    expect(messageGroupOf(byKind('broadcast'))).toBe(BROADCAST_GROUP);
-    expect(BROADCAST_GROUP.startsWith('room:')).toBe(false);
+  it('puts the broadcast record in a group of its own and each shard record in its shard group', () => {
+    const unsharded = byKind('broadcast', (e) => e.shard === undefined);
+
+    expect(messageGroupOf(unsharded)).toBe('broadcast');
+    expect(messageGroupOf({ ...unsharded, shard: 7 })).toBe('broadcast:7');
+  });
+
+  it('gives broadcasts groups no room id can produce', () => {
+    expect(messageGroupOf(byKind('broadcast')).startsWith('room:')).toBe(false);
   });
 });

@@ -2,10 +2,12 @@ import {
   authConfig,
   ConfigError,
   fanoutConfig,
+  historyConfig,
+  historyConnectionsConfig,
   integer,
   queueConfig,
+  rateRulesConfig,
   requiredString,
-  sendLimitsConfig,
   tableConfig,
   url,
 } from '../../../functions/shared/runtime/config';
@@ -98,26 +100,70 @@ describe('function configurations', () => {
       connectionsUrl: 'https://x.example/dev',
       concurrency: 64,
       deadLetterQueueUrl: DLQ,
-      maxReceiveCount: 3,
+      maxAttempts: 3,
     });
   });
 
-  it('rejects a malformed FANOUT_CONCURRENCY or MAX_RECEIVE_COUNT', () => {
+  it('takes the failed attempts before parking from MAX_ATTEMPTS', () => {
     const base = { CONNECTIONS_URL: 'https://x.example/dev', DEAD_LETTER_QUEUE_URL: DLQ };
-    expect(thrown(() => fanoutConfig({ ...base, FANOUT_CONCURRENCY: 'many' })).message).toContain(
-      'FANOUT_CONCURRENCY',
+
+    expect(fanoutConfig({ ...base, MAX_ATTEMPTS: '5' }).maxAttempts).toBe(5);
+  });
+
+  it.each([
+    ['FANOUT_CONCURRENCY', 'many'],
+    ['FANOUT_CONCURRENCY', '0'],
+    ['MAX_ATTEMPTS', '0'],
+    ['MAX_ATTEMPTS', '101'],
+  ])('rejects %s=%p naming the variable', (name, raw) => {
+    const base = { CONNECTIONS_URL: 'https://x.example/dev', DEAD_LETTER_QUEUE_URL: DLQ };
+
+    const error = thrown(() => fanoutConfig({ ...base, [name]: raw }));
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain(name);
+  });
+
+  it('defaults the rate rules: 30 messages and 20 room actions per 10 s', () => {
+    expect(rateRulesConfig({})).toEqual({
+      send: { limit: 30, windowSeconds: 10 },
+      control: { limit: 20, windowSeconds: 10 },
+    });
+  });
+
+  it('reads both limits and their shared window from the environment', () => {
+    expect(
+      rateRulesConfig({ SEND_RATE_LIMIT: '5', CONTROL_RATE_LIMIT: '2', RATE_WINDOW_SECONDS: '60' }),
+    ).toEqual({ send: { limit: 5, windowSeconds: 60 }, control: { limit: 2, windowSeconds: 60 } });
+  });
+
+  it.each([
+    ['SEND_RATE_LIMIT', '0'],
+    ['CONTROL_RATE_LIMIT', 'lots'],
+    ['RATE_WINDOW_SECONDS', '3601'],
+  ])('rejects %s=%p naming the variable', (name, raw) => {
+    const error = thrown(() => rateRulesConfig({ [name]: raw }));
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain(name);
+  });
+
+  it('keeps history 7 days by default, 1-365 days when HISTORY_RETENTION_DAYS says', () => {
+    expect(historyConfig({})).toEqual({ retentionDays: 7 });
+    expect(historyConfig({ HISTORY_RETENTION_DAYS: '30' })).toEqual({ retentionDays: 30 });
+    expect(thrown(() => historyConfig({ HISTORY_RETENTION_DAYS: '0' })).message).toContain(
+      'HISTORY_RETENTION_DAYS',
     );
-    expect(thrown(() => fanoutConfig({ ...base, MAX_RECEIVE_COUNT: '0' })).message).toContain(
-      'MAX_RECEIVE_COUNT',
+    expect(thrown(() => historyConfig({ HISTORY_RETENTION_DAYS: '366' })).message).toContain(
+      'HISTORY_RETENTION_DAYS',
     );
   });
 
-  it('defaults the send limits and rejects a malformed SEND_RATE_LIMIT', () => {
-    expect(sendLimitsConfig({})).toEqual({ perWindow: 30, windowSeconds: 10 });
-    expect(thrown(() => sendLimitsConfig({ SEND_RATE_LIMIT: '0' })).message).toContain('SEND_RATE_LIMIT');
-    expect(thrown(() => sendLimitsConfig({ SEND_RATE_WINDOW_SECONDS: 'x' })).message).toContain(
-      'SEND_RATE_WINDOW_SECONDS',
-    );
+  it('requires CONNECTIONS_URL for the history route', () => {
+    expect(thrown(() => historyConnectionsConfig({})).message).toContain('CONNECTIONS_URL');
+    expect(historyConnectionsConfig({ CONNECTIONS_URL: 'https://x.example/dev/' })).toEqual({
+      connectionsUrl: 'https://x.example/dev',
+    });
   });
 
   it('requires CHAT_AUTH_TOKEN in token mode and allows no admin token', () => {

@@ -13,28 +13,39 @@ function handlerFailing(...failing: string[]) {
   return { seen, handle };
 }
 
-const ids = (result: { batchItemFailures: { itemIdentifier: string }[] }) =>
+const ids = (records: { messageId: string }[]) => records.map((r) => r.messageId);
+const returned = (result: { batchItemFailures: { itemIdentifier: string }[] }) =>
   result.batchItemFailures.map((f) => f.itemIdentifier);
 
 describe('processFifoBatch', () => {
-  it('reports no failures when every record is handled', async () => {
+  it('returns nothing when every record is handled', async () => {
     const { seen, handle } = handlerFailing();
     const records = [record('a1', 'A'), record('b1', 'B'), record('a2', 'A')];
 
     const result = await processFifoBatch(records, handle);
 
-    expect(result).toEqual({ batchItemFailures: [] });
+    expect(result).toEqual({ batchItemFailures: [], failed: [], notStarted: [] });
     expect([...seen].sort()).toEqual(['a1', 'a2', 'b1']);
   });
 
-  it('fails the first failing record and every later record of its group, without handling them', async () => {
+  it('returns the first failing record of a group and every later one, without starting them', async () => {
     const { seen, handle } = handlerFailing('a2');
     const records = [record('a1', 'A'), record('a2', 'A'), record('a3', 'A'), record('a4', 'A')];
 
     const result = await processFifoBatch(records, handle);
 
-    expect(ids(result)).toEqual(['a2', 'a3', 'a4']);
+    expect(returned(result)).toEqual(['a2', 'a3', 'a4']);
     expect(seen).toEqual(['a1', 'a2']);
+  });
+
+  it('reports the failed record with its error, and the ones behind it as not started', async () => {
+    const { handle } = handlerFailing('a2');
+    const records = [record('a1', 'A'), record('a2', 'A'), record('a3', 'A'), record('b1', 'B')];
+
+    const { failed, notStarted } = await processFifoBatch(records, handle);
+
+    expect(failed).toEqual([{ record: records[1], error: expect.objectContaining({ message: 'boom a2' }) }]);
+    expect(ids(notStarted)).toEqual(['a3']);
   });
 
   it('lets other groups carry on when one group fails', async () => {
@@ -49,7 +60,7 @@ describe('processFifoBatch', () => {
 
     const result = await processFifoBatch(records, handle);
 
-    expect(ids(result)).toEqual(['a1', 'a2']);
+    expect(returned(result)).toEqual(['a1', 'a2']);
     expect(seen).toEqual(expect.arrayContaining(['b1', 'b2', 'c1']));
     expect(seen).not.toContain('a2');
   });
@@ -74,7 +85,7 @@ describe('processFifoBatch', () => {
     expect(seen.filter((id) => id.startsWith('b'))).toEqual(['b1', 'b2']);
   });
 
-  it('reports failures in the batch order across groups', async () => {
+  it('returns records in the batch order across groups', async () => {
     const { handle } = handlerFailing('b1', 'a2');
     const records = [
       record('a1', 'A'),
@@ -86,7 +97,7 @@ describe('processFifoBatch', () => {
 
     const result = await processFifoBatch(records, handle);
 
-    expect(ids(result)).toEqual(['b1', 'a2', 'b2', 'a3']);
+    expect(returned(result)).toEqual(['b1', 'a2', 'b2', 'a3']);
   });
 
   it('handles different groups concurrently', async () => {
@@ -109,10 +120,49 @@ describe('processFifoBatch', () => {
     const onFailure = jest.fn();
     const records = [record('a1', 'A'), record('a2', 'A'), record('b1', 'B'), record('b2', 'B')];
 
-    await processFifoBatch(records, handle, onFailure);
+    await processFifoBatch(records, handle, { onFailure });
 
     expect(onFailure).toHaveBeenCalledTimes(2);
     expect(onFailure).toHaveBeenCalledWith(records[0], expect.objectContaining({ message: 'boom a1' }));
     expect(onFailure).toHaveBeenCalledWith(records[3], expect.objectContaining({ message: 'boom b2' }));
+  });
+
+  describe('running out of time (canStart)', () => {
+    it('starts no record once canStart says no, returning it and the rest of its group as not started', async () => {
+      const { seen, handle } = handlerFailing();
+      let budget = 2;
+      const records = [record('a1', 'A'), record('a2', 'A'), record('a3', 'A'), record('a4', 'A')];
+
+      const result = await processFifoBatch(records, handle, { canStart: () => budget-- > 0 });
+
+      expect(seen).toEqual(['a1', 'a2']);
+      expect(ids(result.notStarted)).toEqual(['a3', 'a4']);
+      expect(result.failed).toEqual([]);
+      expect(returned(result)).toEqual(['a3', 'a4']);
+    });
+
+    it('asks before every record, so a batch that is out of time starts nothing', async () => {
+      const { seen, handle } = handlerFailing();
+      const canStart = jest.fn(() => false);
+      const records = [record('a1', 'A'), record('b1', 'B'), record('a2', 'A')];
+
+      const result = await processFifoBatch(records, handle, { canStart });
+
+      expect(seen).toEqual([]);
+      expect(canStart).toHaveBeenCalledTimes(2);
+      expect(returned(result)).toEqual(['a1', 'b1', 'a2']);
+    });
+
+    it('returns a failed record and the records out of time together, in batch order', async () => {
+      const { handle } = handlerFailing('b1');
+      let started = 0;
+      const records = [record('a1', 'A'), record('b1', 'B'), record('a2', 'A'), record('b2', 'B')];
+
+      const result = await processFifoBatch(records, handle, { canStart: () => started++ < 2 });
+
+      expect(ids(result.failed.map((f) => f.record))).toEqual(['b1']);
+      expect(ids(result.notStarted)).toEqual(['a2', 'b2']);
+      expect(returned(result)).toEqual(['b1', 'a2', 'b2']);
+    });
   });
 });

@@ -31,15 +31,7 @@ describe('withRetry', () => {
     const { delays, wait } = recordingWait();
     const fn = failing();
 
-    await expect(
-      withRetry(
-        fn,
-        () => true,
-        policy,
-        wait,
-        () => 0.5,
-      ),
-    ).resolves.toBe('ok');
+    await expect(withRetry(fn, () => true, policy, { wait, random: () => 0.5 })).resolves.toBe('ok');
 
     expect(fn).toHaveBeenCalledTimes(1);
     expect(delays).toEqual([]);
@@ -49,7 +41,7 @@ describe('withRetry', () => {
     const { wait } = recordingWait();
     const fn = failing(sdkError(500), sdkError(429));
 
-    await expect(withRetry(fn, isRetryableDelivery, policy, wait, () => 0.5)).resolves.toBe('ok');
+    await expect(withRetry(fn, isRetryableDelivery, policy, { wait, random: () => 0.5 })).resolves.toBe('ok');
 
     expect(fn).toHaveBeenCalledTimes(3);
   });
@@ -59,7 +51,7 @@ describe('withRetry', () => {
     const last = sdkError(503);
     const fn = failing(sdkError(500), sdkError(500), sdkError(502), last, sdkError(500));
 
-    await expect(withRetry(fn, isRetryableDelivery, policy, wait, () => 0.5)).rejects.toBe(last);
+    await expect(withRetry(fn, isRetryableDelivery, policy, { wait, random: () => 0.5 })).rejects.toBe(last);
 
     expect(fn).toHaveBeenCalledTimes(policy.attempts);
     expect(delays).toHaveLength(policy.attempts - 1);
@@ -70,7 +62,7 @@ describe('withRetry', () => {
     const gone = sdkError(410, 'GoneException');
     const fn = failing(gone);
 
-    await expect(withRetry(fn, isRetryableDelivery, policy, wait, () => 0.5)).rejects.toBe(gone);
+    await expect(withRetry(fn, isRetryableDelivery, policy, { wait, random: () => 0.5 })).rejects.toBe(gone);
 
     expect(fn).toHaveBeenCalledTimes(1);
     expect(delays).toEqual([]);
@@ -80,13 +72,7 @@ describe('withRetry', () => {
     const { delays, wait } = recordingWait();
     const fn = failing(sdkError(500), sdkError(500), sdkError(500), sdkError(500));
 
-    await withRetry(
-      fn,
-      () => true,
-      policy,
-      wait,
-      () => 0.999,
-    ).catch(() => undefined);
+    await withRetry(fn, () => true, policy, { wait, random: () => 0.999 }).catch(() => undefined);
 
     // min(120, 50 * 2^n) * 0.999, floored: 49, 99, then the 120 cap.
     expect(delays).toEqual([49, 99, 119]);
@@ -97,15 +83,66 @@ describe('withRetry', () => {
     const draws = [0, 0.5, 0.25];
     const fn = failing(sdkError(500), sdkError(500), sdkError(500));
 
-    await withRetry(
-      fn,
-      () => true,
-      policy,
-      wait,
-      () => draws.shift() ?? 0,
-    );
+    await withRetry(fn, () => true, policy, { wait, random: () => draws.shift() ?? 0 });
 
     expect(delays).toEqual([0, 50, 30]);
+  });
+});
+
+describe('withRetry with a deadline', () => {
+  /** A clock that the recorded waits move on. */
+  function clocked(start = 1_000) {
+    let now = start;
+    const delays: number[] = [];
+    return {
+      delays,
+      now: () => now,
+      wait: async (ms: number) => {
+        delays.push(ms);
+        now += ms;
+      },
+    };
+  }
+
+  it('retries while a retry can start before the deadline', async () => {
+    const clock = clocked();
+    const fn = failing(sdkError(500), sdkError(500));
+
+    await expect(
+      withRetry(fn, () => true, policy, { ...clock, random: () => 0.5, deadline: 10_000 }),
+    ).resolves.toBe('ok');
+    expect(fn).toHaveBeenCalledTimes(3);
+  });
+
+  it('throws the last error instead of waiting past the deadline', async () => {
+    const clock = clocked();
+    const last = sdkError(503);
+    const fn = failing(sdkError(500), last, sdkError(500));
+
+    // Waits of 25 then 50 ms: the second would end at 1075, past the deadline at 1060.
+    await expect(
+      withRetry(fn, () => true, policy, { ...clock, random: () => 0.5, deadline: 1_060 }),
+    ).rejects.toBe(last);
+    expect(fn).toHaveBeenCalledTimes(2);
+    expect(clock.delays).toEqual([25]);
+  });
+
+  it('starts no retry once the deadline has passed', async () => {
+    const clock = clocked(5_000);
+    const first = sdkError(500);
+    const fn = failing(first, sdkError(500));
+
+    await expect(
+      withRetry(fn, () => true, policy, { ...clock, random: () => 0.5, deadline: 4_000 }),
+    ).rejects.toBe(first);
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(clock.delays).toEqual([]);
+  });
+
+  it('still makes the first attempt after the deadline (the caller decides whether to start)', async () => {
+    const fn = failing();
+
+    await expect(withRetry(fn, () => true, policy, { deadline: 0 })).resolves.toBe('ok');
   });
 });
 

@@ -1,4 +1,4 @@
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import {
   AlreadyInRoomError,
   BadRequestError,
@@ -80,6 +80,88 @@ describe('wsRoute', () => {
     await invoke(frame, 'abc=');
 
     expect(run).toHaveBeenCalledWith(expect.objectContaining({ connectionId: 'abc=', frame }));
+  });
+
+  describe('who is on the connection', () => {
+    const identityFor = async (authorizer: Record<string, unknown>) => {
+      const run = jest.fn(async (_request: RouteRequest) => undefined);
+      const handler = wsRoute(
+        'sendmessage',
+        createLogger('test', {}, () => undefined),
+        run,
+      );
+      await handler(messageEvent('sendmessage', frame, { authorizer: authorizer as never }));
+      return run.mock.calls[0]?.[0].identity;
+    };
+
+    it('hands the route the identity the $connect authorizer gave (role, principal, sub, name)', async () => {
+      await expect(
+        identityFor({
+          role: 'user',
+          principalId: 'sub-1',
+          sub: 'sub-1',
+          name: 'Mikki Hiiri',
+          integrationLatency: 3,
+        }),
+      ).resolves.toEqual({ role: 'user', principalId: 'sub-1', sub: 'sub-1', name: 'Mikki Hiiri' });
+    });
+
+    it('leaves out authorizer values that are missing, empty or not strings', async () => {
+      await expect(identityFor({ role: 'admin', sub: '', name: 42, principalId: { x: 1 } })).resolves.toEqual(
+        {
+          role: 'admin',
+        },
+      );
+    });
+
+    it('hands an empty identity when there is no authorizer context', async () => {
+      const run = jest.fn(async (_request: RouteRequest) => undefined);
+      const handler = wsRoute(
+        'sendmessage',
+        createLogger('test', {}, () => undefined),
+        run,
+      );
+      const event = messageEvent('sendmessage', frame);
+      delete (event.requestContext as { authorizer?: unknown }).authorizer;
+
+      await handler(event);
+
+      expect(run.mock.calls[0]?.[0].identity).toEqual({});
+    });
+  });
+
+  describe('the deadline', () => {
+    const deadlineFor = async (remainingMs: number | undefined) => {
+      jest.spyOn(Date, 'now').mockReturnValue(100_000);
+      const run = jest.fn(async (_request: RouteRequest) => undefined);
+      const handler = wsRoute(
+        'sendmessage',
+        createLogger('test', {}, () => undefined),
+        run,
+      );
+      const context =
+        remainingMs === undefined ? undefined : ({ getRemainingTimeInMillis: () => remainingMs } as Context);
+      await handler(messageEvent('sendmessage', frame), context);
+      return (run.mock.calls[0]?.[0].deadline ?? 0) - 100_000;
+    };
+
+    afterEach(() => jest.restoreAllMocks());
+
+    it('leaves 2 s of the time the Lambda has left to settle and answer', async () => {
+      await expect(deadlineFor(5_000)).resolves.toBe(3_000);
+    });
+
+    it('spends at most 6 s on a route, however long the Lambda may run', async () => {
+      await expect(deadlineFor(30_000)).resolves.toBe(6_000);
+    });
+
+    it('is now when less than the margin is left', async () => {
+      await expect(deadlineFor(1_500)).resolves.toBe(0);
+    });
+
+    it('assumes a 10 s Lambda without a context', async () => {
+      await expect(deadlineFor(undefined)).resolves.toBe(6_000);
+    });
   });
 
   it('logs one line per invocation with route, connection and outcome', async () => {

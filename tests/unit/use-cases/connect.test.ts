@@ -1,28 +1,29 @@
 import { connect } from '../../../functions/shared/use-cases/connect';
-import { InMemoryConnectionStore } from '../../support/in-memory-connection-store';
+import { inMemoryChat } from '../../support/in-memory';
 
 describe('connect', () => {
-  it('registers the connection with its role and principal', async () => {
-    const store = new InMemoryConnectionStore();
+  it('registers the connection with its role, principal, connect time and display name', async () => {
+    const { registry } = inMemoryChat();
     const input = {
       connectionId: 'c1=',
       role: 'admin' as const,
-      principalId: 'admin',
+      principalId: 'sub-123',
       connectedAt: 1_700_000,
+      displayName: 'Roope',
     };
 
-    await connect({ store }, input);
+    await connect({ registry }, input);
 
-    await expect(store.getConnection('c1=')).resolves.toEqual(input);
+    await expect(registry.getConnection('c1=')).resolves.toEqual(input);
   });
 
   it('passes a store failure through', async () => {
-    const store = new InMemoryConnectionStore();
+    const { registry } = inMemoryChat();
     const failure = new Error('DynamoDB down');
-    store.failNext('putConnection', failure);
+    registry.failNext('putConnection', failure);
 
     await expect(
-      connect({ store }, { connectionId: 'c1=', role: 'user', principalId: 'user', connectedAt: 1 }),
+      connect({ registry }, { connectionId: 'c1=', role: 'user', principalId: 'user', connectedAt: 1 }),
     ).rejects.toBe(failure);
   });
 });

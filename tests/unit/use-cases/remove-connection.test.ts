@@ -1,113 +1,206 @@
-import { leftEventId, removeConnection } from '../../../functions/shared/use-cases/remove-connection';
-import { memberOf, nicknamesIn, registerConnection } from '../../support/chat-state';
-import { InMemoryConnectionStore } from '../../support/in-memory-connection-store';
+import { PublishRefusedError } from '../../../functions/shared/adapters/sqs-room-event-publisher';
+import { entryEventId } from '../../../functions/shared/domain/room-events';
+import { logRoomEvent } from '../../../functions/shared/use-cases/log-room-event';
+import { removeConnection } from '../../../functions/shared/use-cases/remove-connection';
+import {
+  enterAs,
+  exitingEntry,
+  joinedOf,
+  memberOf,
+  memberOfRoom,
+  queuedEntry,
+  registerConnection,
+  reservedEntry,
+} from '../../support/chat-state';
+import { type InMemoryChat, inMemoryChat } from '../../support/in-memory';
 import { RecordingPublisher } from '../../support/recording-publisher';
 
+const ROOM = '1';
+const NOW = new Date('2030-01-01T12:00:00.000Z');
+
 describe('removeConnection', () => {
-  const now = new Date('2030-01-01T12:00:00.000Z');
-  let store: InMemoryConnectionStore;
+  let chat: InMemoryChat;
   let events: RecordingPublisher;
-  const deps = () => ({ store, events, now: () => now });
+  const deps = () => ({ registry: chat.registry, entries: chat.entries, events, now: () => NOW });
 
   beforeEach(() => {
-    store = new InMemoryConnectionStore();
+    chat = inMemoryChat({ now: () => NOW });
     events = new RecordingPublisher();
   });
 
-  it('queues a left event for every room the connection was in, with the given reason', async () => {
-    const { connectionId } = await memberOf(store, 'Aku', '1', '2');
+  it('deletes the connection record before anything else, so no new entry can start', async () => {
+    const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
+    chat.entries.calls.length = 0;
+    chat.registry.calls.length = 0;
+    chat.entries.beforeNext('list', async () => {
+      expect(chat.registry.calls).toEqual(['deleteConnection']);
+      await expect(chat.registry.getConnection(mikki.connectionId)).resolves.toBeUndefined();
+    });
 
-    await removeConnection(deps(), { connectionId, reason: 'disconnect' });
+    await removeConnection(deps(), { connectionId: mikki.connectionId, reason: 'disconnect' });
 
-    expect(events.events).toEqual([
-      expect.objectContaining({
-        kind: 'left',
-        roomId: '1',
-        connectionId,
-        nickname: 'Aku',
-        reason: 'disconnect',
-      }),
-      expect.objectContaining({
-        kind: 'left',
-        roomId: '2',
-        connectionId,
-        nickname: 'Aku',
-        reason: 'disconnect',
-      }),
-    ]);
-    expect(events.events.every((e) => e.at === now.toISOString())).toBe(true);
+    expect(chat.entries.calls[0]).toBe('list');
   });
 
-  it('deletes the connection and its memberships', async () => {
-    const { connectionId } = await memberOf(store, 'Aku', '1');
-    await memberOf(store, 'Mikki', '1');
+  it.each(['queued', 'active'] as const)(
+    'queues the left (reason disconnect) of a %s entry, with its derived id, and marks it exited',
+    async (state) => {
+      const { connectionId } = await registerConnection(chat, 'mikki');
+      const entry =
+        state === 'queued'
+          ? await queuedEntry(chat, connectionId, ROOM, 'Mikki')
+          : await enterAs(chat, connectionId, ROOM, 'Mikki');
 
-    await removeConnection(deps(), { connectionId, reason: 'disconnect' });
+      const left = await removeConnection(deps(), { connectionId, reason: 'disconnect' });
 
-    await expect(store.getConnection(connectionId)).resolves.toBeUndefined();
-    expect(await nicknamesIn(store, '1')).toEqual(['Mikki']);
+      expect(left.map((e) => e.entryId)).toEqual([entry.entryId]);
+      expect(events.events).toEqual([
+        {
+          v: 2,
+          id: entryEventId('left', entry.entryId),
+          at: NOW.toISOString(),
+          kind: 'left',
+          roomId: ROOM,
+          connectionId,
+          entryId: entry.entryId,
+          nickname: 'Mikki',
+          reason: 'disconnect',
+        },
+      ]);
+      await expect(chat.entries.get(connectionId, ROOM)).resolves.toMatchObject({ state: 'exited' });
+    },
+  );
+
+  it('queues the left with reason gone for the fanout pruning a connection that answered 410', async () => {
+    const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
+
+    await removeConnection(deps(), { connectionId: mikki.connectionId, reason: 'gone' });
+
+    expect(events.events).toMatchObject([{ kind: 'left', reason: 'gone' }]);
   });
 
-  it('returns the memberships it removed', async () => {
-    const { connectionId, memberships } = await memberOf(store, 'Aku', '1', '2');
+  it('takes back a reserved entry (its joined will be dropped) without telling the room', async () => {
+    const { connectionId } = await registerConnection(chat, 'mikki');
+    const entry = await reservedEntry(chat, connectionId, ROOM, 'Mikki');
 
-    await expect(removeConnection(deps(), { connectionId, reason: 'gone' })).resolves.toEqual(memberships);
-  });
+    const left = await removeConnection(deps(), { connectionId, reason: 'disconnect' });
 
-  it('gives left events ids derived from connection and room, the same on every attempt', async () => {
-    const attempt = async () => {
-      const fresh = new InMemoryConnectionStore();
-      await fresh.putConnection({ connectionId: 'Aku1=', role: 'user', principalId: 'user', connectedAt: 1 });
-      await fresh.enterRoom({ connectionId: 'Aku1=', roomId: '1', nickname: 'Aku' });
-      await fresh.enterRoom({ connectionId: 'Aku1=', roomId: '2', nickname: 'Aku' });
-      const published = new RecordingPublisher();
-      await removeConnection({ store: fresh, events: published }, { connectionId: 'Aku1=', reason: 'gone' });
-      return published.events.map((e) => e.id);
-    };
-
-    const first = await attempt();
-    const second = await attempt();
-
-    expect(second).toEqual(first);
-    expect(first).toEqual([leftEventId('Aku1=', '1'), leftEventId('Aku1=', '2')]);
-  });
-
-  it('queues nothing for a connection in no room, and still deletes it', async () => {
-    const { connectionId } = await registerConnection(store, 'lonely');
-
-    await removeConnection(deps(), { connectionId, reason: 'disconnect' });
-
+    expect(left).toEqual([]);
     expect(events.calls).toEqual([]);
-    await expect(store.getConnection(connectionId)).resolves.toBeUndefined();
+    await expect(chat.entries.get(connectionId, ROOM)).resolves.toBeUndefined();
+    await expect(logRoomEvent(chat, joinedOf(entry))).resolves.toEqual({ kind: 'dropped', reason: 'undone' });
   });
 
-  it('keeps all state when the notices cannot be queued, so a retry loses none', async () => {
-    const { connectionId } = await memberOf(store, 'Aku', '1', '2');
-    const before = store.snapshot();
-    const failure = new Error('SQS down');
-    events.failNext(failure);
+  it('queues the left of a reserved entry the fanout logged before it could be taken back', async () => {
+    const { connectionId } = await registerConnection(chat, 'mikki');
+    const entry = await reservedEntry(chat, connectionId, ROOM, 'Mikki');
+    chat.entries.beforeNext('cancel', () => logRoomEvent(chat, joinedOf(entry)));
+
+    const left = await removeConnection(deps(), { connectionId, reason: 'disconnect' });
+
+    expect(left.map((e) => e.entryId)).toEqual([entry.entryId]);
+    expect(events.events).toMatchObject([{ kind: 'left', entryId: entry.entryId }]);
+  });
+
+  it.each(['leaving', 'exited'] as const)(
+    'queues the left of a %s entry again, with the same id (an exit under way)',
+    async (state) => {
+      const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
+      await exitingEntry(chat, mikki, state);
+
+      await removeConnection(deps(), { connectionId: mikki.connectionId, reason: 'disconnect' });
+
+      expect(events.events).toMatchObject([{ kind: 'left', id: entryEventId('left', mikki.entryId) }]);
+      await expect(chat.entries.get(mikki.connectionId, ROOM)).resolves.toMatchObject({ state: 'exited' });
+    },
+  );
+
+  it('carries on with an entry whose exit began after it was listed', async () => {
+    const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
+    chat.entries.beforeNext('beginExit', () => chat.entries.beginExit(mikki));
+
+    await removeConnection(deps(), { connectionId: mikki.connectionId, reason: 'disconnect' });
+
+    expect(events.events).toMatchObject([{ kind: 'left', entryId: mikki.entryId }]);
+    await expect(chat.entries.get(mikki.connectionId, ROOM)).resolves.toMatchObject({ state: 'exited' });
+  });
+
+  it('queues a left for a retried $disconnect that SQS drops as a repeat within 5 minutes', async () => {
+    const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
+    await removeConnection(deps(), { connectionId: mikki.connectionId, reason: 'disconnect' });
+
+    await removeConnection(deps(), { connectionId: mikki.connectionId, reason: 'gone' });
+
+    expect(events.calls.map((c) => c.events[0]?.id)).toEqual([
+      entryEventId('left', mikki.entryId),
+      entryEventId('left', mikki.entryId),
+    ]);
+    expect(events.events).toHaveLength(1);
+  });
+
+  it('ends every entry of the connection and returns those it queued a left for', async () => {
+    const { connectionId, entries } = await memberOf(chat, 'Mikki', '1', '2');
+    await reservedEntry(chat, connectionId, '3', 'Mikki');
+
+    const left = await removeConnection(deps(), { connectionId, reason: 'disconnect' });
+
+    expect(left.map((e) => e.roomId).sort()).toEqual(['1', '2']);
+    expect(
+      events
+        .ofKind('left')
+        .map((e) => e.entryId)
+        .sort(),
+    ).toEqual(entries.map((e) => e.entryId).sort());
+    await expect(chat.entries.get(connectionId, '3')).resolves.toBeUndefined();
+  });
+
+  it('tries every entry and throws the first error at the end', async () => {
+    const { connectionId } = await memberOf(chat, 'Mikki', '1', '2', '3');
+    const failure = new Error('DynamoDB down');
+    chat.entries.failNext('beginExit', failure);
 
     await expect(removeConnection(deps(), { connectionId, reason: 'disconnect' })).rejects.toBe(failure);
 
-    expect(store.snapshot()).toEqual(before);
+    expect(events.ofKind('left').map((e) => e.roomId)).toEqual(['2', '3']);
   });
 
-  it('queues all notices in one ordered publish', async () => {
-    const { connectionId } = await memberOf(store, 'Aku', '1', '2', '3');
+  it('reports a failed beginExit instead of queueing a left the fanout would drop', async () => {
+    const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
+    chat.entries.failNext('beginExit', new Error('DynamoDB down'));
 
-    await removeConnection(deps(), { connectionId, reason: 'disconnect' });
+    await expect(
+      removeConnection(deps(), { connectionId: mikki.connectionId, reason: 'gone' }),
+    ).rejects.toThrow('DynamoDB down');
 
-    expect(events.calls).toHaveLength(1);
+    expect(events.calls).toEqual([]);
+    await expect(chat.entries.get(mikki.connectionId, ROOM)).resolves.toMatchObject({ state: 'active' });
   });
-});
 
-describe('leftEventId', () => {
-  it('is 32 hex characters, different per room and per connection', () => {
-    const id = leftEventId('c1=', '1');
+  it('leaves an entry leaving when its left cannot be queued, for the next 410 or TTL to finish', async () => {
+    const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
+    events.refuseNext();
 
-    expect(id).toMatch(/^[0-9a-f]{32}$/);
-    expect(leftEventId('c1=', '2')).not.toBe(id);
-    expect(leftEventId('c2=', '1')).not.toBe(id);
-    expect(leftEventId('c1=', '1')).toBe(id);
+    await expect(
+      removeConnection(deps(), { connectionId: mikki.connectionId, reason: 'disconnect' }),
+    ).rejects.toBeInstanceOf(PublishRefusedError);
+
+    await expect(chat.entries.get(mikki.connectionId, ROOM)).resolves.toMatchObject({ state: 'leaving' });
+  });
+
+  it('gives the publisher the deadline', async () => {
+    const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
+
+    await removeConnection(deps(), { connectionId: mikki.connectionId, reason: 'disconnect', deadline: 777 });
+
+    expect(events.calls[0]?.options).toEqual({ deadline: 777 });
+  });
+
+  it('does nothing more for a connection without entries, or one already gone', async () => {
+    const { connectionId } = await registerConnection(chat, 'lobby');
+
+    await expect(removeConnection(deps(), { connectionId, reason: 'disconnect' })).resolves.toEqual([]);
+    await expect(removeConnection(deps(), { connectionId: 'gone=', reason: 'gone' })).resolves.toEqual([]);
+    await expect(chat.registry.getConnection(connectionId)).resolves.toBeUndefined();
+    expect(events.calls).toEqual([]);
   });
 });

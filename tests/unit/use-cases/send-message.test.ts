@@ -1,103 +1,183 @@
+import { PublishRefusedError } from '../../../functions/shared/adapters/sqs-room-event-publisher';
 import { NotInRoomError, RateLimitedError, RoomRequiredError } from '../../../functions/shared/domain/errors';
+import type { EntryState } from '../../../functions/shared/ports';
 import { sendMessage } from '../../../functions/shared/use-cases/send-message';
-import { memberOf, registerConnection } from '../../support/chat-state';
-import { InMemoryConnectionStore } from '../../support/in-memory-connection-store';
+import {
+  budgetOf,
+  enterAs,
+  exitingEntry,
+  memberOf,
+  memberOfRoom,
+  queuedEntry,
+  registerConnection,
+  reservedEntry,
+} from '../../support/chat-state';
+import { type InMemoryChat, inMemoryChat } from '../../support/in-memory';
 import { RecordingPublisher } from '../../support/recording-publisher';
 
+const ROOM = '1';
+const NOW = new Date('2030-01-01T12:00:00.000Z');
+
 describe('sendMessage', () => {
-  const now = new Date('2030-01-01T12:00:00.000Z');
-  const limits = { perWindow: 3, windowSeconds: 10 };
-  let store: InMemoryConnectionStore;
+  let chat: InMemoryChat;
   let events: RecordingPublisher;
-  const deps = () => ({ store, events, limits, now: () => now });
+  const deps = (budget = budgetOf(chat.limiter)) => ({
+    entries: chat.entries,
+    events,
+    budget,
+    now: () => NOW,
+  });
 
   beforeEach(() => {
-    store = new InMemoryConnectionStore();
+    chat = inMemoryChat({ now: () => NOW });
     events = new RecordingPublisher();
   });
 
-  it('queues a message event for the room, with the time it was sent', async () => {
-    const { connectionId } = await memberOf(store, 'Mikki', '1');
+  it('queues a message of the entry: its nickname as from, its sender id and entry id, and the time', async () => {
+    const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
 
-    await sendMessage(deps(), { connectionId, roomId: '1', message: 'Hei kaikki!' });
+    await sendMessage(deps(), { connectionId: mikki.connectionId, roomId: ROOM, message: 'Hei kaikki!' });
 
     expect(events.events).toEqual([
-      expect.objectContaining({
-        v: 1,
+      {
+        v: 2,
+        id: expect.any(String),
+        at: NOW.toISOString(),
         kind: 'message',
-        roomId: '1',
-        connectionId,
+        roomId: ROOM,
+        connectionId: mikki.connectionId,
+        entryId: mikki.entryId,
         from: 'Mikki',
+        fromId: mikki.fromId,
         message: 'Hei kaikki!',
-        at: now.toISOString(),
-      }),
+      },
     ]);
   });
 
-  it('takes `from` from the membership in that room, not from the connection or request', async () => {
-    const { connectionId } = await registerConnection(store, 'mikki');
-    await store.enterRoom({ connectionId, roomId: '1', nickname: 'Mikki' });
-    await store.enterRoom({ connectionId, roomId: '2', nickname: 'Mikki Hiiri' });
+  it('takes from and fromId from the entry in that room, whatever else the connection is called', async () => {
+    const { connectionId } = await registerConnection(chat, 'mikki');
+    await enterAs(chat, connectionId, '1', 'Mikki');
+    const second = await enterAs(chat, connectionId, '2', 'Mikki Hiiri');
 
-    await sendMessage(deps(), { connectionId, roomId: '2', message: 'Hei' });
+    await sendMessage(deps(), { connectionId, roomId: '2', message: 'x' });
 
-    expect(events.ofKind('message')[0]?.from).toBe('Mikki Hiiri');
+    expect(events.events).toMatchObject([{ roomId: '2', from: 'Mikki Hiiri', entryId: second.entryId }]);
   });
 
-  it('sends to the only room when roomId is left out', async () => {
-    const { connectionId } = await memberOf(store, 'Mikki', '5');
+  it('gives every message an id of its own', async () => {
+    const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
 
-    const membership = await sendMessage(deps(), { connectionId, message: 'Hei' });
+    await sendMessage(deps(), { connectionId: mikki.connectionId, roomId: ROOM, message: 'a' });
+    await sendMessage(deps(), { connectionId: mikki.connectionId, roomId: ROOM, message: 'a' });
 
-    expect(membership.roomId).toBe('5');
-    expect(events.ofKind('message')[0]?.roomId).toBe('5');
+    expect(new Set(events.events.map((e) => e.id)).size).toBe(2);
   });
 
-  it('answers not_in_room when roomId is left out and the connection is in no room', async () => {
-    const { connectionId } = await registerConnection(store, 'lonely');
+  it('sends to the only room when roomId is left out, and returns its entry', async () => {
+    const mikki = await memberOfRoom(chat, 'Mikki', '7');
 
-    await expect(sendMessage(deps(), { connectionId, message: 'Hei' })).rejects.toBeInstanceOf(
-      NotInRoomError,
-    );
-    expect(events.events).toEqual([]);
+    const entry = await sendMessage(deps(), { connectionId: mikki.connectionId, message: 'x' });
+
+    expect(entry.roomId).toBe('7');
+    expect(events.events).toMatchObject([{ roomId: '7' }]);
   });
 
   it('answers room_required when roomId is left out and the connection is in two rooms', async () => {
-    const { connectionId } = await memberOf(store, 'Mikki', '1', '2');
+    const { connectionId } = await memberOf(chat, 'Mikki', '1', '2');
 
-    await expect(sendMessage(deps(), { connectionId, message: 'Hei' })).rejects.toBeInstanceOf(
+    await expect(sendMessage(deps(), { connectionId, message: 'x' })).rejects.toBeInstanceOf(
       RoomRequiredError,
     );
-    expect(events.events).toEqual([]);
+    expect(events.calls).toEqual([]);
   });
 
-  it('answers not_in_room for a room not entered, without spending a send token', async () => {
-    const { connectionId } = await memberOf(store, 'Mikki', '1');
+  it('sends from an entry whose joined is queued but not yet logged (the fanout orders them)', async () => {
+    const { connectionId } = await registerConnection(chat, 'mikki');
+    await queuedEntry(chat, connectionId, ROOM, 'Mikki');
 
-    await expect(sendMessage(deps(), { connectionId, roomId: '2', message: 'Hei' })).rejects.toBeInstanceOf(
-      NotInRoomError,
-    );
-    expect(store.calls).not.toContain('takeSendToken');
+    await sendMessage(deps(), { connectionId, roomId: ROOM, message: 'x' });
+
+    expect(events.events).toHaveLength(1);
   });
 
-  it('answers rate_limited once the window allowance is used up, and queues nothing more', async () => {
-    const { connectionId } = await memberOf(store, 'Mikki', '1');
-    for (let i = 0; i < limits.perWindow; i++) await sendMessage(deps(), { connectionId, message: `m${i}` });
+  it.each<Exclude<EntryState, 'queued' | 'active'>>(['reserved', 'leaving', 'exited'])(
+    'answers not_in_room for an entry that is %s, queueing nothing',
+    async (state) => {
+      const { connectionId } = await registerConnection(chat, 'mikki');
+      if (state === 'reserved') await reservedEntry(chat, connectionId, ROOM, 'Mikki');
+      else await exitingEntry(chat, await enterAs(chat, connectionId, ROOM, 'Mikki'), state);
 
-    const error = await sendMessage(deps(), { connectionId, message: 'one too many' }).catch(
-      (e: unknown) => e,
-    );
+      await expect(sendMessage(deps(), { connectionId, roomId: ROOM, message: 'x' })).rejects.toBeInstanceOf(
+        NotInRoomError,
+      );
+      expect(events.calls).toEqual([]);
+    },
+  );
 
-    expect(error).toBeInstanceOf(RateLimitedError);
-    expect((error as RateLimitedError).code).toBe('rate_limited');
-    expect(events.events).toHaveLength(limits.perWindow);
+  it('answers not_in_room for a room the connection never entered', async () => {
+    const mikki = await memberOfRoom(chat, 'Mikki', '1');
+
+    await expect(
+      sendMessage(deps(), { connectionId: mikki.connectionId, roomId: '2', message: 'x' }),
+    ).rejects.toBeInstanceOf(NotInRoomError);
   });
 
-  it('passes the publisher error through', async () => {
-    const { connectionId } = await memberOf(store, 'Mikki', '1');
-    const failure = new Error('SQS down');
-    events.failNext(failure);
+  it('gives the publisher the deadline', async () => {
+    const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
 
-    await expect(sendMessage(deps(), { connectionId, message: 'Hei' })).rejects.toBe(failure);
+    await sendMessage(deps(), { connectionId: mikki.connectionId, roomId: ROOM, message: 'x', deadline: 99 });
+
+    expect(events.calls[0]?.options).toEqual({ deadline: 99 });
+  });
+
+  it('passes a publish failure on (there is nothing to take back)', async () => {
+    const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
+    events.refuseNext();
+
+    await expect(
+      sendMessage(deps(), { connectionId: mikki.connectionId, roomId: ROOM, message: 'x' }),
+    ).rejects.toBeInstanceOf(PublishRefusedError);
+  });
+
+  describe('the rate budget', () => {
+    const tight = () => budgetOf(chat.limiter, { send: { limit: 2, windowSeconds: 10 } });
+
+    it('allows `limit` messages per window and answers rate_limited to the next, queueing it not', async () => {
+      const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
+      const budget = tight();
+      const send = () =>
+        sendMessage(deps(budget), { connectionId: mikki.connectionId, roomId: ROOM, message: 'x' });
+      await send();
+      await send();
+
+      const error = await send().catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(RateLimitedError);
+      expect((error as RateLimitedError).message).toBe('Slow down: at most 2 messages per 10 s.');
+      expect(events.events).toHaveLength(2);
+    });
+
+    it('spends from the message budget, not the room actions', async () => {
+      const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
+      const budget = budgetOf(chat.limiter, { control: { limit: 1, windowSeconds: 10 } });
+      await chat.limiter.take(mikki.connectionId, 'control', budget.rules.control, NOW);
+
+      await expect(
+        sendMessage(deps(budget), { connectionId: mikki.connectionId, roomId: ROOM, message: 'x' }),
+      ).resolves.toBeDefined();
+    });
+
+    it('spends nothing for a message refused as not_in_room', async () => {
+      const mikki = await memberOfRoom(chat, 'Mikki', '1');
+      const budget = tight();
+      await sendMessage(deps(budget), { connectionId: mikki.connectionId, roomId: '2', message: 'x' }).catch(
+        () => undefined,
+      );
+
+      await sendMessage(deps(budget), { connectionId: mikki.connectionId, roomId: '1', message: 'x' });
+      await expect(
+        sendMessage(deps(budget), { connectionId: mikki.connectionId, roomId: '1', message: 'x' }),
+      ).resolves.toBeDefined();
+    });
   });
 });

@@ -176,10 +176,9 @@ export class DynamoDbEntryStore implements EntryStore {
   }
 
   async beginExit(entry: Entry): Promise<Entry> {
-    const moved = await this.move(entry, ['queued', 'active'], 'leaving', {
-      set: 'leftFrom = :was',
-      values: { ':was': S(entry.state) },
-    });
+    // The state it has now (queued, or active if the fanout logged its joined meanwhile), not
+    // the caller's copy: every operand of an update expression reads the item before the update.
+    const moved = await this.move(entry, ['queued', 'active'], 'leaving', { set: 'leftFrom = #state' });
     if (!moved) throw new NotInRoomError(entry.roomId);
     return { ...entry, state: 'leaving', updatedAt: this.now().getTime() };
   }
