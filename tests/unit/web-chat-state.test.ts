@@ -15,9 +15,21 @@ const T0 = Date.parse('2026-11-25T15:00:00.000Z');
 const env: Env = { now: T0, random: 0.5 };
 
 let counter = 0;
-type EventInput = ServerEvent extends infer E ? (E extends unknown ? Omit<E, 'id' | 'at'> : never) : never;
+let seqCounter = 0;
+type EventInput = ServerEvent extends infer E
+  ? E extends unknown
+    ? Omit<E, 'id' | 'at' | 'seq' | 'fromId'> & { seq?: number; fromId?: string }
+    : never
+  : never;
+const ROOM_EVENTS = ['entered', 'joined', 'message', 'left', 'exited'];
+/** A server event; room events get the room's next seq unless they give one. */
 function ev(input: EventInput, id = `e${++counter}`): ChatInput {
-  return { kind: 'server-event', event: { ...input, id, at: '2026-11-25T15:00:01.000Z' } as ServerEvent };
+  const seq = ROOM_EVENTS.includes(input.type) ? { seq: input.seq ?? ++seqCounter } : {};
+  const fromId = input.type === 'message' ? { fromId: input.fromId ?? `f-${input.from}` } : {};
+  return {
+    kind: 'server-event',
+    event: { ...input, ...seq, ...fromId, id, at: '2026-11-25T15:00:01.000Z' } as ServerEvent,
+  };
 }
 
 /** Feeds inputs in order; returns the final state and every effect produced on the way. */
@@ -57,6 +69,7 @@ function room(state: ChatState, id: string) {
 
 beforeEach(() => {
   counter = 0;
+  seqCounter = 0;
 });
 
 describe('connecting', () => {
@@ -80,7 +93,7 @@ describe('connecting', () => {
   it('refuses a nickname the server would refuse', () => {
     const { state, effects } = run(initialState(), { kind: 'connect', nickname: 'bad<name>' });
     expect(effects).toEqual([]);
-    expect(state.notices[0]?.text).toMatch(/Nicknames may contain/);
+    expect(state.notices[0]?.text).toMatch(/nickname may contain/i);
   });
 });
 
@@ -191,8 +204,24 @@ describe('messages', () => {
     );
     const messages = room(state, '1').lines.filter((l) => l.kind === 'message');
     expect(messages).toEqual([
-      { key: 'm1', kind: 'message', at: '2026-11-25T15:00:01.000Z', from: 'Aku', text: 'Moi', own: false },
-      { key: 'm2', kind: 'message', at: '2026-11-25T15:00:01.000Z', from: 'Mikki', text: 'Hei', own: true },
+      {
+        key: 'm1',
+        kind: 'message',
+        at: '2026-11-25T15:00:01.000Z',
+        from: 'Aku',
+        text: 'Moi',
+        own: false,
+        seq: 2,
+      },
+      {
+        key: 'm2',
+        kind: 'message',
+        at: '2026-11-25T15:00:01.000Z',
+        from: 'Mikki',
+        text: 'Hei',
+        own: true,
+        seq: 3,
+      },
     ]);
   });
 
@@ -323,13 +352,14 @@ describe('reconnecting', () => {
     state = inRoom('2', ['Mikki'], state);
     state = run(state, { kind: 'socket-closed', code: 1001, reason: 'Going away' }).state;
     const back = run(state, { kind: 'socket-connecting' }, { kind: 'socket-open' });
-    expect(sends(back.effects)).toEqual([{ action: 'enterroom', roomId: '1', nickname: 'Mikki' }]);
+    // Resuming from the last event shown (its `entered`, seq 1).
+    expect(sends(back.effects)).toEqual([{ action: 'enterroom', roomId: '1', nickname: 'Mikki', since: 1 }]);
     const done = run(
       back.state,
       ev({ type: 'entered', roomId: '1', nickname: 'Mikki', members: ['Mikki', 'Aku'], memberCount: 2 }),
       ev({ type: 'entered', roomId: '2', nickname: 'Mikki', members: ['Mikki'], memberCount: 1 }),
     );
-    expect(sends(done.effects)).toEqual([{ action: 'enterroom', roomId: '2', nickname: 'Mikki' }]);
+    expect(sends(done.effects)).toEqual([{ action: 'enterroom', roomId: '2', nickname: 'Mikki', since: 2 }]);
     expect(done.state.rooms.map((r) => r.status)).toEqual(['joined', 'joined']);
     expect(room(done.state, '1').lines.at(-1)?.text).toBe('You are back in the room as Mikki');
     expect(done.state.connection).toEqual({ status: 'open' });
@@ -349,7 +379,7 @@ describe('reconnecting', () => {
     });
     expect(room(state, '1').status).toBe('rejoining');
     const retry = run(state, { kind: 'retry-enter', roomId: '1' });
-    expect(sends(retry.effects)).toEqual([{ action: 'enterroom', roomId: '1', nickname: 'Mikki' }]);
+    expect(sends(retry.effects)).toEqual([{ action: 'enterroom', roomId: '1', nickname: 'Mikki', since: 1 }]);
   });
 
   it('marks a room as out when re-entering fails for good', () => {
@@ -400,5 +430,175 @@ describe('reconnecting', () => {
     const { state, effects } = run(dropped, { kind: 'send-message', roomId: '1', text: 'hello?' });
     expect(sends(effects)).toEqual([]);
     expect(state.notices.at(-1)?.text).toMatch(/Not sent/);
+  });
+});
+
+describe("the room's log: history, resume and gaps", () => {
+  const texts = (state: ChatState) => room(state, '1').lines.map((l) => l.text);
+
+  it('shows the page that follows `entered` before it, without changing the members', () => {
+    const { state } = run(
+      connected(),
+      { kind: 'enter-room', roomId: '1', nickname: 'Mikki' },
+      ev({
+        type: 'entered',
+        roomId: '1',
+        nickname: 'Mikki',
+        members: ['Aku', 'Mikki'],
+        memberCount: 2,
+        seq: 4,
+      }),
+      ev({
+        type: 'history',
+        roomId: '1',
+        more: false,
+        events: [
+          { type: 'joined', roomId: '1', seq: 1, nickname: 'Hessu', id: 'h1', at: 'x' },
+          {
+            type: 'message',
+            roomId: '1',
+            seq: 2,
+            from: 'Hessu',
+            fromId: 'f',
+            message: 'first',
+            id: 'h2',
+            at: 'x',
+          },
+          { type: 'left', roomId: '1', seq: 3, nickname: 'Hessu', reason: 'exit', id: 'h3', at: 'x' },
+        ],
+      }),
+    );
+
+    expect(texts(state)).toEqual(['Hessu joined', 'first', 'Hessu left the room', 'You entered as Mikki']);
+    expect(room(state, '1').members).toEqual(['Aku', 'Mikki']);
+    expect(room(state, '1').lastSeq).toBe(4);
+  });
+
+  it('resumes after a drop from the last seq shown, and puts what was missed in place, once', () => {
+    let state = run(
+      inRoom(),
+      ev({ type: 'message', roomId: '1', from: 'Aku', message: 'before', seq: 2 }, 'b'),
+    ).state;
+    state = run(state, { kind: 'socket-closed', code: 1006, reason: '' }).state;
+    const back = run(state, { kind: 'socket-connecting' }, { kind: 'socket-open' });
+    expect(sends(back.effects)).toEqual([{ action: 'enterroom', roomId: '1', nickname: 'Mikki', since: 2 }]);
+
+    const { state: resumed } = run(
+      back.state,
+      ev({
+        type: 'entered',
+        roomId: '1',
+        nickname: 'Mikki',
+        members: ['Aku', 'Mikki'],
+        memberCount: 2,
+        seq: 6,
+        resumed: true,
+      }),
+      ev({
+        type: 'history',
+        roomId: '1',
+        more: true,
+        events: [
+          {
+            type: 'message',
+            roomId: '1',
+            seq: 3,
+            from: 'Aku',
+            fromId: 'f',
+            message: 'while away 1',
+            id: 'w1',
+            at: 'x',
+          },
+          {
+            type: 'message',
+            roomId: '1',
+            seq: 4,
+            from: 'Aku',
+            fromId: 'f',
+            message: 'while away 2',
+            id: 'w2',
+            at: 'x',
+          },
+          { type: 'left', roomId: '1', seq: 5, nickname: 'Mikki', reason: 'disconnect', id: 'w3', at: 'x' },
+        ],
+      }),
+      ev({ type: 'message', roomId: '1', from: 'Aku', message: 'while away 1', seq: 3 }, 'w1'),
+      ev({ type: 'message', roomId: '1', from: 'Aku', message: 'live', seq: 7 }, 'l'),
+    );
+
+    const messages = room(resumed, '1')
+      .lines.filter((l) => l.kind === 'message')
+      .map((l) => l.text);
+    expect(messages).toEqual(['before', 'while away 1', 'while away 2', 'live']);
+    const seqs = room(resumed, '1').lines.flatMap((l) => (l.seq === undefined ? [] : [l.seq]));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+
+  it('says so when not everything missed was kept', () => {
+    const state = run(inRoom(), { kind: 'socket-closed', code: 1006, reason: '' }).state;
+    const { state: back } = run(
+      state,
+      { kind: 'socket-connecting' },
+      { kind: 'socket-open' },
+      ev({
+        type: 'entered',
+        roomId: '1',
+        nickname: 'Mikki',
+        members: ['Mikki'],
+        memberCount: 1,
+        seq: 900,
+        resumed: false,
+      }),
+    );
+    expect(texts(back).some((t) => /no longer kept/.test(t))).toBe(true);
+  });
+
+  it('asks for the events a gap in the seqs left out', () => {
+    const { effects } = run(
+      inRoom(),
+      ev({ type: 'message', roomId: '1', from: 'Aku', message: 'late', seq: 5 }),
+    );
+    expect(sends(effects)).toEqual([{ action: 'history', roomId: '1', before: 5, limit: 3 }]);
+  });
+});
+
+describe('sending in order', () => {
+  it('sends the next message only once the room has the previous one', () => {
+    const first = run(
+      inRoom(),
+      { kind: 'send-message', roomId: '1', text: 'one' },
+      { kind: 'send-message', roomId: '1', text: 'two' },
+    );
+    expect(sends(first.effects)).toEqual([{ action: 'sendmessage', roomId: '1', message: 'one' }]);
+    expect(room(first.state, '1').outbox).toEqual(['two']);
+
+    const next = run(first.state, ev({ type: 'message', roomId: '1', from: 'Mikki', message: 'one' }));
+    expect(sends(next.effects)).toEqual([{ action: 'sendmessage', roomId: '1', message: 'two' }]);
+  });
+
+  it('moves on when the message in flight is refused, or its copy does not come in time', () => {
+    const queued = run(
+      inRoom(),
+      { kind: 'send-message', roomId: '1', text: 'one' },
+      { kind: 'send-message', roomId: '1', text: 'two' },
+    );
+    const refused = run(
+      queued.state,
+      ev({ type: 'error', code: 'rate_limited', message: 'Slow down', action: 'sendmessage' }),
+    );
+    expect(sends(refused.effects)).toEqual([{ action: 'sendmessage', roomId: '1', message: 'two' }]);
+
+    const timedOut = run(queued.state, { kind: 'send-timeout', roomId: '1', text: 'one' });
+    expect(sends(timedOut.effects)).toEqual([{ action: 'sendmessage', roomId: '1', message: 'two' }]);
+  });
+
+  it('tells how many written messages were not sent when the connection drops', () => {
+    const queued = run(
+      inRoom(),
+      { kind: 'send-message', roomId: '1', text: 'one' },
+      { kind: 'send-message', roomId: '1', text: 'two' },
+    );
+    const { state } = run(queued.state, { kind: 'socket-closed', code: 1006, reason: '' });
+    expect(room(state, '1').lines.at(-1)?.text).toMatch(/1 message\(s\) you wrote were not sent/);
   });
 });

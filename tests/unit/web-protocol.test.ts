@@ -13,11 +13,19 @@ describe('parseServerEvent', () => {
 
   it('accepts every event type of the protocol', () => {
     const events = [
-      { type: 'entered', roomId: '1', nickname: 'Mikki', members: ['Mikki'] },
-      { type: 'joined', roomId: '1', nickname: 'Aku' },
-      { type: 'message', roomId: '1', from: 'Aku', message: 'Moi' },
-      { type: 'exited', roomId: '1' },
-      { type: 'left', roomId: '1', nickname: 'Aku', reason: 'gone' },
+      { type: 'entered', roomId: '1', seq: 1, nickname: 'Mikki', members: ['Mikki'], memberCount: 1 },
+      { type: 'entered', roomId: '1', seq: 9, nickname: 'Mikki', members: ['Mikki'], memberCount: 1, resumed: false },
+      { type: 'joined', roomId: '1', seq: 2, nickname: 'Aku' },
+      { type: 'message', roomId: '1', seq: 3, from: 'Aku', fromId: 'f1', message: 'Moi' },
+      { type: 'exited', roomId: '1', seq: 4 },
+      { type: 'left', roomId: '1', seq: 4, nickname: 'Aku', reason: 'gone' },
+      {
+        type: 'history',
+        roomId: '1',
+        more: true,
+        events: [{ type: 'message', roomId: '1', seq: 3, from: 'Aku', fromId: 'f1', message: 'Moi', ...base }],
+      },
+      { type: 'history', roomId: '1', more: false, events: [] },
       { type: 'broadcast', from: 'admin', message: 'Huolto' },
       { type: 'error', code: 'bad_request', message: 'Nope' },
       { type: 'error', code: 'forbidden', message: 'Nope', action: 'broadcast' },
@@ -31,18 +39,24 @@ describe('parseServerEvent', () => {
     ['not JSON', 'nope'],
     ['an array', '[]'],
     ['an unknown type', JSON.stringify({ type: 'typing', id: 'e', at: 'x' })],
-    ['no id', JSON.stringify({ type: 'exited', roomId: '1', at: 'x' })],
+    ['no id', JSON.stringify({ type: 'exited', roomId: '1', seq: 1, at: 'x' })],
+    ['a room event without its seq', JSON.stringify({ type: 'joined', id: 'e', at: 'x', roomId: '1', nickname: 'a' })],
+    ['a seq that is not a positive integer', JSON.stringify({ type: 'exited', id: 'e', at: 'x', roomId: '1', seq: 1.5 })],
+    [
+      'a history page holding something other than room events',
+      JSON.stringify({ type: 'history', id: 'e', at: 'x', roomId: '1', more: false, events: [{ type: 'broadcast' }] }),
+    ],
     [
       'a wrong field type',
-      JSON.stringify({ type: 'message', id: 'e', at: 'x', roomId: 1, from: 'a', message: 'b' }),
+      JSON.stringify({ type: 'message', id: 'e', at: 'x', roomId: 1, seq: 1, from: 'a', message: 'b' }),
     ],
     [
       'an unknown leave reason',
-      JSON.stringify({ type: 'left', id: 'e', at: 'x', roomId: '1', nickname: 'a', reason: 'x' }),
+      JSON.stringify({ type: 'left', id: 'e', at: 'x', roomId: '1', seq: 1, nickname: 'a', reason: 'x' }),
     ],
     [
       'members that are not strings',
-      JSON.stringify({ type: 'entered', id: 'e', at: 'x', roomId: '1', nickname: 'a', members: [1] }),
+      JSON.stringify({ type: 'entered', id: 'e', at: 'x', roomId: '1', seq: 1, nickname: 'a', members: [1] }),
     ],
   ])('ignores %s', (_name, frame) => {
     expect(parseServerEvent(frame)).toBeNull();

@@ -63,14 +63,14 @@ describe('SocketDriver', () => {
     driver.open(0);
     const socket = sockets[0] as FakeSocket;
     socket.open();
-    socket.receive(JSON.stringify({ type: 'exited', id: 'e1', at: 'x', roomId: '1' }));
+    socket.receive(JSON.stringify({ type: 'exited', id: 'e1', at: 'x', roomId: '1', seq: 1 }));
     socket.receive('garbage');
     socket.drop();
     expect(socket.url).toBe('ws://127.0.0.1:1/?Auth=t');
     expect(inputs).toEqual([
       { kind: 'socket-connecting' },
       { kind: 'socket-open' },
-      { kind: 'server-event', event: { type: 'exited', id: 'e1', at: 'x', roomId: '1' } },
+      { kind: 'server-event', event: { type: 'exited', id: 'e1', at: 'x', roomId: '1', seq: 1 } },
       { kind: 'socket-closed', code: 1006, reason: '' },
     ]);
   });
@@ -95,7 +95,7 @@ describe('SocketDriver', () => {
     socket.open();
     driver.close();
     socket.drop(1000);
-    socket.receive(JSON.stringify({ type: 'exited', id: 'e1', at: 'x', roomId: '1' }));
+    socket.receive(JSON.stringify({ type: 'exited', id: 'e1', at: 'x', roomId: '1', seq: 1 }));
     expect(socket.closedWith).toBe(1000);
     expect(inputs.map((i) => i.kind)).toEqual(['socket-connecting', 'socket-open']);
   });
