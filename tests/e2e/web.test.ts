@@ -52,6 +52,8 @@ interface Person {
   dialogs: string[];
   /** Closes the page's current WebSocket from inside the page, as a dropped network would. */
   dropSocket(): Promise<void>;
+  /** While offline, every new WebSocket fails at once (the page keeps retrying with backoff). */
+  setOffline(offline: boolean): Promise<void>;
 }
 
 /** Opens the page in a fresh context; records every WebSocket it opens and every dialog. */
@@ -65,9 +67,12 @@ async function openPage(width = 1100, height = 720, url = stack.httpUrl): Promis
   await context.addInitScript(() => {
     const Native = window.WebSocket;
     const sockets: WebSocket[] = [];
-    (window as unknown as { __sockets: WebSocket[] }).__sockets = sockets;
+    const test = window as unknown as { __sockets: WebSocket[]; __offline: boolean };
+    test.__sockets = sockets;
+    test.__offline = false;
     window.WebSocket = class extends Native {
       constructor(url: string | URL, protocols?: string | string[]) {
+        if (test.__offline) throw new Error('offline (test)');
         super(url, protocols);
         sockets.push(this);
       }
@@ -88,6 +93,10 @@ async function openPage(width = 1100, height = 720, url = stack.httpUrl): Promis
         const sockets = (window as unknown as { __sockets: WebSocket[] }).__sockets;
         sockets.at(-1)?.close(4000, 'test: network drop');
       }),
+    setOffline: (offline) =>
+      page.evaluate((value) => {
+        (window as unknown as { __offline: boolean }).__offline = value;
+      }, offline),
   };
 }
 
@@ -188,6 +197,42 @@ describe('web client', () => {
     await line(mikki.page, 'message', 'Oletko taas täällä?').waitFor(WAIT);
     await say(mikki, 'Olen!');
     await line(aku.page, 'message', 'Olen!').waitFor(WAIT);
+  });
+
+  it('resumes after being offline: what was said meanwhile appears in place, once, before "back in the room"', async () => {
+    const mikki = await join('Mikki', 'resume');
+    const aku = await join('Aku', 'resume');
+    await line(mikki.page, 'system', 'Aku joined').waitFor(WAIT);
+    await say(aku, 'ennen katkosta');
+    await line(mikki.page, 'message', 'ennen katkosta').waitFor(WAIT);
+
+    await mikki.setOffline(true);
+    await mikki.dropSocket();
+    await line(aku.page, 'system', 'Mikki disconnected').waitFor(WAIT);
+    await say(aku, 'kun olit poissa 1');
+    await line(aku.page, 'message', 'kun olit poissa 1').waitFor(WAIT);
+    await say(aku, 'kun olit poissa 2');
+    await line(aku.page, 'message', 'kun olit poissa 2').waitFor(WAIT);
+    await mikki.setOffline(false);
+    await mikki.page
+      .getByRole('button', { name: /Reconnect now/ })
+      .click()
+      .catch(() => undefined);
+
+    await line(mikki.page, 'system', 'You are back in the room as Mikki').waitFor(WAIT);
+    await line(mikki.page, 'message', 'kun olit poissa 2').waitFor(WAIT);
+    const lines = await mikki.page.locator('#log .line').allTextContents();
+    const at = (text: string) => lines.findIndex((l) => l.includes(text));
+    const count = (text: string) => lines.filter((l) => l.includes(text)).length;
+    expect(count('kun olit poissa 1')).toBe(1);
+    expect(count('kun olit poissa 2')).toBe(1);
+    expect(count('ennen katkosta')).toBe(1);
+    expect(at('ennen katkosta')).toBeLessThan(at('kun olit poissa 1'));
+    expect(at('kun olit poissa 1')).toBeLessThan(at('kun olit poissa 2'));
+    expect(at('kun olit poissa 2')).toBeLessThan(at('You are back in the room as Mikki'));
+
+    await say(aku, 'tervetuloa takaisin');
+    await line(mikki.page, 'message', 'tervetuloa takaisin').waitFor(WAIT);
   });
 
   it('says the connection was refused when the token is wrong', async () => {
