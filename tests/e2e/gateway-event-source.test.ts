@@ -278,7 +278,9 @@ describe('the SQS event source mapping, with a scripted function', () => {
         calls.flatMap((c) =>
           c.records.filter((r) => r.body === 'POISON').map((r) => r.attributes.ApproximateReceiveCount),
         );
-      await eventually(() => attempts().length === maxReceiveCount, `${maxReceiveCount} attempts`, 15_000);
+      // One attempt per visibility timeout (and a poll): the template's backstop is 30 receives.
+      const attemptsMs = maxReceiveCount * (VISIBILITY_TIMEOUT_S * 1000 + 500);
+      await eventually(() => attempts().length === maxReceiveCount, `${maxReceiveCount} attempts`, attemptsMs);
       // Sent while the poison is away for the last time: held until it has been dead-lettered.
       await send('p', 'p:after');
 
@@ -291,7 +293,7 @@ describe('the SQS event source mapping, with a scripted function', () => {
       }, 'the dead-letter queue to hold the poison');
       expect(dead).toEqual(['POISON']);
     });
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('the fanout through the whole stack, on a bad day', () => {
