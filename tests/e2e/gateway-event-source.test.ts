@@ -280,7 +280,11 @@ describe('the SQS event source mapping, with a scripted function', () => {
         );
       // One attempt per visibility timeout (and a poll): the template's backstop is 30 receives.
       const attemptsMs = maxReceiveCount * (VISIBILITY_TIMEOUT_S * 1000 + 500);
-      await eventually(() => attempts().length === maxReceiveCount, `${maxReceiveCount} attempts`, attemptsMs);
+      await eventually(
+        () => attempts().length === maxReceiveCount,
+        `${maxReceiveCount} attempts`,
+        attemptsMs,
+      );
       // Sent while the poison is away for the last time: held until it has been dead-lettered.
       await send('p', 'p:after');
 

@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { ChatClient, type ChatEvent, handshakeStatus } from './support/chat-client';
 import { act, enter, exit, say } from './support/outcomes';
-import { scanTable } from './support/table-invariants';
+import { chatStateItems } from './support/table-invariants';
 import { eventually, startTestStack, type TestStack } from './support/test-stack';
 
 const RATE_LIMIT = 5;
@@ -26,24 +26,8 @@ describe('access and hostile input', () => {
     open.push(client);
     return client;
   };
-  /**
-   * The chat's state: connections, entries, rosters and nicknames. Rooms' logs (history, kept
-   * for the retention), proof of cancelled entries and failure counts expire on their own.
-   */
   const table = async () =>
-    (await scanTable(dynamodb, stack.chat.tableName))
-      .filter((item) => {
-        const pk = item.pk?.S ?? '';
-        const sk = item.sk?.S ?? '';
-        return (
-          !pk.startsWith('log#') &&
-          !pk.startsWith('group#') &&
-          sk !== 'logmark' &&
-          !sk.startsWith('cancelled#')
-        );
-      })
-      .map((item) => JSON.stringify(item))
-      .sort();
+    (await chatStateItems(dynamodb, stack.chat.tableName)).map((item) => JSON.stringify(item)).sort();
   const quiet = () =>
     eventually(
       () => open.every((c) => !c.open) && stack.chat.connectionIds().length === 0,

@@ -6,7 +6,7 @@
  * record is left behind, and the table never pointed at itself inconsistently.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { scanTable, tableInconsistencies } from '../e2e/support/table-invariants';
+import { chatStateItems, tableInconsistencies } from '../e2e/support/table-invariants';
 import { eventually, startTestStack, type TestStack } from '../e2e/support/test-stack';
 import { envInt, LoadClient } from './support';
 
@@ -68,13 +68,13 @@ describe(`${CLIENTS} clients connecting and dropping for ${SECONDS} s`, () => {
     await eventually(() => stack.chat.connectionIds().length === 0, 'every connection closed', 60_000);
     const leftovers = await eventually(
       async () => {
-        const items = await scanTable(dynamodb, stack.chat.tableName);
+        const items = await chatStateItems(dynamodb, stack.chat.tableName);
         return items.length === 0 ? items : undefined;
       },
       'every record of the churned connections to go',
       120_000,
       500,
-    ).catch(async () => scanTable(dynamodb, stack.chat.tableName));
+    ).catch(async () => chatStateItems(dynamodb, stack.chat.tableName));
     process.stdout.write(
       `\nCHURN RESULT ${JSON.stringify({ clients: CLIENTS, seconds: SECONDS, cycles, checks, cleanAfterMs: Date.now() - churnEnded })}\n`,
     );

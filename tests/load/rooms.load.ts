@@ -7,7 +7,7 @@
  * and its heap and open handles are back where they were. Prints the figures.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { scanTable, tableInconsistencies } from '../e2e/support/table-invariants';
+import { chatStateItems, tableInconsistencies } from '../e2e/support/table-invariants';
 import { eventually, startTestStack, type TestStack } from '../e2e/support/test-stack';
 import { envInt, footprint, LoadClient, pool } from './support';
 
@@ -89,7 +89,7 @@ describe(`${CONNECTIONS} connections in ${ROOMS} rooms, ${MESSAGES} messages eac
     await Promise.all(clients.map((c) => c.close()));
     await eventually(() => stack.chat.connectionIds().length === 0, 'every connection closed', 120_000);
     await eventually(
-      async () => (await scanTable(dynamodb, stack.chat.tableName)).length === 0,
+      async () => (await chatStateItems(dynamodb, stack.chat.tableName)).length === 0,
       'every $disconnect to remove its records',
       DEADLINE_MS,
       500,

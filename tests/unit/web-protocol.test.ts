@@ -14,7 +14,15 @@ describe('parseServerEvent', () => {
   it('accepts every event type of the protocol', () => {
     const events = [
       { type: 'entered', roomId: '1', seq: 1, nickname: 'Mikki', members: ['Mikki'], memberCount: 1 },
-      { type: 'entered', roomId: '1', seq: 9, nickname: 'Mikki', members: ['Mikki'], memberCount: 1, resumed: false },
+      {
+        type: 'entered',
+        roomId: '1',
+        seq: 9,
+        nickname: 'Mikki',
+        members: ['Mikki'],
+        memberCount: 1,
+        resumed: false,
+      },
       { type: 'joined', roomId: '1', seq: 2, nickname: 'Aku' },
       { type: 'message', roomId: '1', seq: 3, from: 'Aku', fromId: 'f1', message: 'Moi' },
       { type: 'exited', roomId: '1', seq: 4 },
@@ -23,7 +31,9 @@ describe('parseServerEvent', () => {
         type: 'history',
         roomId: '1',
         more: true,
-        events: [{ type: 'message', roomId: '1', seq: 3, from: 'Aku', fromId: 'f1', message: 'Moi', ...base }],
+        events: [
+          { type: 'message', roomId: '1', seq: 3, from: 'Aku', fromId: 'f1', message: 'Moi', ...base },
+        ],
       },
       { type: 'history', roomId: '1', more: false, events: [] },
       { type: 'broadcast', from: 'admin', message: 'Huolto' },
@@ -40,11 +50,24 @@ describe('parseServerEvent', () => {
     ['an array', '[]'],
     ['an unknown type', JSON.stringify({ type: 'typing', id: 'e', at: 'x' })],
     ['no id', JSON.stringify({ type: 'exited', roomId: '1', seq: 1, at: 'x' })],
-    ['a room event without its seq', JSON.stringify({ type: 'joined', id: 'e', at: 'x', roomId: '1', nickname: 'a' })],
-    ['a seq that is not a positive integer', JSON.stringify({ type: 'exited', id: 'e', at: 'x', roomId: '1', seq: 1.5 })],
+    [
+      'a room event without its seq',
+      JSON.stringify({ type: 'joined', id: 'e', at: 'x', roomId: '1', nickname: 'a' }),
+    ],
+    [
+      'a seq that is not a positive integer',
+      JSON.stringify({ type: 'exited', id: 'e', at: 'x', roomId: '1', seq: 1.5 }),
+    ],
     [
       'a history page holding something other than room events',
-      JSON.stringify({ type: 'history', id: 'e', at: 'x', roomId: '1', more: false, events: [{ type: 'broadcast' }] }),
+      JSON.stringify({
+        type: 'history',
+        id: 'e',
+        at: 'x',
+        roomId: '1',
+        more: false,
+        events: [{ type: 'broadcast' }],
+      }),
     ],
     [
       'a wrong field type',

@@ -25,6 +25,21 @@ export async function scanTable(client: DynamoDBClient, tableName: string): Prom
   return items;
 }
 
+/**
+ * The chat's state: connections, entries, rosters and nicknames. Rooms' logs (history, kept for
+ * the retention, with their marks), proof of cancelled entries and failure counts expire on
+ * their own and are left out.
+ */
+export async function chatStateItems(client: DynamoDBClient, tableName: string): Promise<Item[]> {
+  return (await scanTable(client, tableName)).filter((item) => {
+    const pk = item.pk?.S ?? '';
+    const sk = item.sk?.S ?? '';
+    return (
+      !pk.startsWith('log#') && !pk.startsWith('group#') && sk !== 'logmark' && !sk.startsWith('cancelled#')
+    );
+  });
+}
+
 export async function tableInconsistencies(client: DynamoDBClient, tableName: string): Promise<string[]> {
   const items = await scanTable(client, tableName);
   const byKey = new Map(items.map((item) => [`${item.pk?.S}|${item.sk?.S}`, item]));
