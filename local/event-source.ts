@@ -77,6 +77,9 @@ interface Group {
   inFlight: boolean;
 }
 
+/** Back-off between retries of a throttled batch: doubling from this, up to the maximum. */
+const THROTTLE_BACKOFF_MS = 200;
+const THROTTLE_BACKOFF_MAX_MS = 5000;
 /** Messages held locally before polling pauses. */
 const MAX_HELD = 2000;
 /** How long after its visibility timeout a dead-lettered message no longer blocks its group. */
@@ -388,7 +391,7 @@ export class SqsEventSource {
     const records = batch.map(({ held }) => this.toRecord(held.message));
     const ids = records.map((r) => r.messageId);
     for (const r of records) this.handles.set(r.receiptHandle, r.messageId);
-    const outcome = await this.options.invoke({ Records: records });
+    const outcome = await this.invokeWithThrottleRetries(records, batch);
     const failed = this.failures(outcome, ids);
     const toDelete: { id: string; receiptHandle: string }[] = [];
     let deadLettered = 0;
@@ -447,6 +450,38 @@ export class SqsEventSource {
       this.options.log(line);
     }
     await this.delete(toDelete);
+  }
+
+  /**
+   * Invokes the function; when Lambda throttles it (reserved concurrency reached), retries the
+   * same batch with growing back-off, as Lambda's pollers do, until the records' visibility
+   * timeout would run out first: then they are left to come back from the queue.
+   */
+  private async invokeWithThrottleRetries(
+    records: SqsRecord[],
+    batch: { held: Held }[],
+  ): Promise<InvokeOutcome> {
+    const visibleAgainAt =
+      Math.min(...batch.map(({ held }) => held.receivedAt)) + this.options.visibilityTimeoutSeconds * 1000;
+    let backoff = THROTTLE_BACKOFF_MS;
+    for (;;) {
+      const outcome = await this.options.invoke({ Records: records });
+      if (!outcome.throttled || !this.running || Date.now() + backoff >= visibleAgainAt) return outcome;
+      this.options.log(
+        `event source: ${this.options.trigger.functionId} throttled (reserved concurrency); ` +
+          `retrying a batch of ${records.length} in ${backoff} ms`,
+      );
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.abort.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, backoff);
+        this.abort.signal.addEventListener('abort', done, { once: true });
+      });
+      backoff = Math.min(backoff * 2, THROTTLE_BACKOFF_MAX_MS);
+    }
   }
 
   private async delete(entries: { id: string; receiptHandle: string }[]): Promise<void> {

@@ -12,7 +12,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from './dynamodb-fault-proxy';
 import { SqsEventSource } from './event-source';
 import { createFaults, type FaultSettings, type FaultSwitches, hits } from './faults';
-import { type InvokeOutcome, LocalFunctions } from './functions';
+import { type FunctionStats, type InvokeOptions, type InvokeOutcome, LocalFunctions } from './functions';
 import { Gateway } from './gateway';
 import { functionOutputLines, type LogSink, redactingSink } from './invocation-log';
 import {
@@ -65,6 +65,16 @@ export interface LocalChatOptions {
   faults?: FaultSettings;
   /** Frames of one connection one at a time (default) or concurrently like API Gateway. */
   frameOrdering?: 'serial' | 'concurrent';
+  /**
+   * Most sandboxes (concurrent invocations) of a function without ReservedConcurrentExecutions;
+   * default 10. Invocations beyond it wait (Lambda would scale on). With the template's
+   * ReservedConcurrentExecutions, invocations beyond that are throttled as in Lambda.
+   */
+  defaultConcurrency?: number;
+  /** Shorter Timeouts than the template's, in seconds, by function (e.g. `{ FanoutFunction: 3 }`). */
+  functionTimeouts?: Record<string, number>;
+  /** Read this template instead of template.yaml (its CodeUri paths are relative to the repository). */
+  templateFile?: string;
   /** Called after every invocation with the event the function got and what came of it. */
   onInvoke?: (functionId: string, event: unknown, outcome: InvokeOutcome) => void;
   /** Folder served at / (default web/dist). */
@@ -97,6 +107,8 @@ export interface LocalChat {
   resources: LocalResources;
   /** Ids of the WebSocket connections open right now. */
   connectionIds(): string[];
+  /** What a function's sandboxes have done (peak concurrency, cold starts, throttles, sandboxes alive). */
+  functionStats(logicalId: string): FunctionStats;
   /** How long startLocalChat took, in ms. */
   startupMs: number;
 }
@@ -139,7 +151,10 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
   const stackName = options.stackName ?? 'local';
   const host = options.host ?? '127.0.0.1';
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const model = loadTemplateModel(TEMPLATE_FILE, { ChatAuthToken: chatToken, AdminAuthToken: adminToken });
+  const model = loadTemplateModel(options.templateFile ?? TEMPLATE_FILE, {
+    ChatAuthToken: chatToken,
+    AdminAuthToken: adminToken,
+  });
   checkParameter(model, 'ChatAuthToken', chatToken, 'The chat token');
   checkParameter(model, 'AdminAuthToken', adminToken, 'The admin token');
   const faults = createFaults(options.faults);
@@ -203,6 +218,8 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     },
     buildDir: path.join(REPO_ROOT, '.cache', 'local-build', `${process.pid}-${++buildCounter}`),
     watch: options.watch ?? false,
+    ...(options.defaultConcurrency !== undefined ? { defaultConcurrency: options.defaultConcurrency } : {}),
+    ...(options.functionTimeouts ? { timeouts: options.functionTimeouts } : {}),
     log,
     output: (id, line) => {
       for (const out of functionOutputLines(id, line, functionLogs)) log(out);
@@ -210,8 +227,8 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
   }).then((functions) => (h.functions = functions));
   const webBuilt = (options.buildWeb ?? options.watch) ? buildWebClient(webRoot, log) : Promise.resolve();
 
-  const invoke = async (id: string, event: unknown) => {
-    const outcome = await (h.functions ?? (await functionsReady)).invoke(id, event);
+  const invoke = async (id: string, event: unknown, invokeOptions?: InvokeOptions) => {
+    const outcome = await (h.functions ?? (await functionsReady)).invoke(id, event, invokeOptions);
     options.onInvoke?.(id, event, outcome);
     return outcome;
   };
@@ -278,17 +295,12 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
           options.visibilityTimeoutSeconds ?? queueModel?.visibilityTimeoutSeconds ?? 30,
         ...(queueModel?.redrive ? { maxReceiveCount: queueModel.redrive.maxReceiveCount } : {}),
         ...(sqsHandle ? { hints: sqsHandle } : {}),
-        invoke: async (event) => {
-          let crash: NodeJS.Timeout | undefined;
-          if (hits(faults, faults.fanout.crashRate)) {
-            crash = setTimeout(() => functions.crash(t.functionId), faults.fanout.crashAfterMs);
-          }
-          try {
-            return await invoke(t.functionId, event);
-          } finally {
-            clearTimeout(crash);
-          }
-        },
+        invoke: (event) =>
+          invoke(
+            t.functionId,
+            event,
+            hits(faults, faults.fanout.crashRate) ? { crashAfterMs: faults.fanout.crashAfterMs } : {},
+          ),
         log,
       });
     });
@@ -316,6 +328,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       model,
       resources,
       connectionIds: () => gateway.connectionIds,
+      functionStats: (id) => functions.stats(id),
       startupMs: Date.now() - started,
       stop: () => {
         stopping ??= stopAll();

@@ -33,12 +33,9 @@ interface Call {
   done: boolean;
 }
 
-/** What the scripted function answers: the ids of the records that failed, or 'throw'. */
-type Script = (
-  records: SqsRecord[],
-  call: number,
-  queueUrl: string,
-) => Promise<string[] | 'throw'> | string[] | 'throw';
+/** What the scripted function answers: the ids of the records that failed, 'throw', or 'throttled' (Lambda refused it). */
+type Answer = string[] | 'throw' | 'throttled';
+type Script = (records: SqsRecord[], call: number, queueUrl: string) => Promise<Answer> | Answer;
 
 /** FIFO rule of the real fanout: after a failed record, the rest of its group fails too. */
 function failFrom(records: SqsRecord[], isBad: (r: SqsRecord) => boolean): string[] {
@@ -109,6 +106,16 @@ describe('the SQS event source mapping, with a scripted function', () => {
         calls.push(call);
         const answer = await script(event.Records, calls.length, queue.url);
         call.done = true;
+        if (answer === 'throttled') {
+          call.failed = event.Records.map((r) => r.messageId);
+          return {
+            ok: false,
+            throttled: true,
+            error: { errorType: 'TooManyRequestsException', errorMessage: 'Rate Exceeded.' },
+            requestId: 'r',
+            durationMs: 0,
+          };
+        }
         if (answer === 'throw') {
           call.failed = event.Records.map((r) => r.messageId);
           return {
@@ -310,6 +317,47 @@ describe('the SQS event source mapping, with a scripted function', () => {
       expect(dead).toEqual(['POISON']);
     });
   }, 30_000);
+
+  it('retries a throttled batch with back-off, before its visibility timeout, as the same receive', async () => {
+    await withEventSource(
+      'throttled',
+      (_records, call) => (call <= 2 ? 'throttled' : []),
+      async ({ calls, send, processed }) => {
+        await send('t', 't:1');
+        await send('t', 't:2');
+        await eventually(() => processed('t').length === 2, 't after the throttles');
+        expect(processed('t')).toEqual(['t:1', 't:2']);
+        expect(calls).toHaveLength(3);
+        // The same records each time (no receive counted), the waits growing.
+        const handles = calls.map((c) => c.records.map((r) => r.receiptHandle).join());
+        expect(new Set(handles).size).toBe(1);
+        expect(calls.flatMap((c) => c.records.map((r) => r.attributes.ApproximateReceiveCount))).toEqual(
+          Array(6).fill('1'),
+        );
+        const waits = calls.slice(1).map((c, i) => c.startedAt - (calls[i] as Call).startedAt);
+        expect(waits[0]).toBeGreaterThanOrEqual(180);
+        expect(waits[1]).toBeGreaterThan((waits[0] as number) * 1.5);
+      },
+      { visibilityTimeoutSeconds: 5 },
+    );
+  });
+
+  it('leaves a batch throttled until its visibility timeout to come back from the queue', async () => {
+    await withEventSource(
+      'throttled-long',
+      (records) => (records.some((r) => r.attributes.ApproximateReceiveCount === '1') ? 'throttled' : []),
+      async ({ calls, send, processed }) => {
+        await send('u', 'u:1');
+        await eventually(() => processed('u').length === 1, 'u:1 after it came back', 10_000);
+        const last = calls.at(-1);
+        expect(last?.records[0]?.attributes.ApproximateReceiveCount).toBe('2');
+        const throttled = calls.filter((c) => c.records[0]?.attributes.ApproximateReceiveCount === '1');
+        // Retried (with back-off) within the 1 s visibility timeout, then given back to the queue.
+        expect(throttled.length).toBeGreaterThanOrEqual(2);
+        expect((throttled.at(-1) as Call).startedAt - (throttled[0] as Call).startedAt).toBeLessThan(1000);
+      },
+    );
+  });
 
   describe('when the function shortens the visibility of the records it fails', () => {
     /** A queue visibility the tests never wait out: anything back sooner came back by the change. */
