@@ -16,10 +16,35 @@ const ERRORS: Record<number, { type: string; message: string }> = {
   500: { type: 'InternalServerError', message: 'Internal server error' },
 };
 
+/** The messages DynamoDB documents for these cancellation reason codes. */
+const CANCELLATION_MESSAGES: Record<string, string> = {
+  TransactionConflict: 'Transaction is ongoing for the item.',
+  ThrottlingError:
+    'Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your ' +
+    'table or index so please try again shortly. If exceptions persist, check if you have a hot key: ' +
+    'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html.',
+};
+
+/**
+ * DynamoDB's answer to a cancelled TransactWriteItems: the reasons in the order of the
+ * request's items (`None`, with no message, for the items that were fine), and the summary
+ * message DynamoDB derives from them.
+ */
+export function transactionCanceledBody(items: number, cancelled: number, code: string): string {
+  const reasons = Array.from({ length: items }, (_, i) =>
+    i === cancelled ? { Code: code, Message: CANCELLATION_MESSAGES[code] ?? code } : { Code: 'None' },
+  );
+  return JSON.stringify({
+    __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+    CancellationReasons: reasons,
+    Message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
+  });
+}
+
 export interface DynamoDbFaultProxy {
   /** The proxy's endpoint (http://127.0.0.1:<port>). */
   endpoint: string;
-  /** Requests answered with an error so far, by operation (e.g. TransactWriteItems). */
+  /** Requests answered with an error so far (cancelled transactions included), by operation (e.g. TransactWriteItems). */
   failures: Record<string, number>;
   stop(): Promise<void>;
 }
@@ -62,6 +87,25 @@ export async function startDynamoDbFaultProxy(
     res.end(body);
   };
 
+  const cancel = (res: ServerResponse, body: string) => {
+    let items = 0;
+    try {
+      const request = JSON.parse(body) as { TransactItems?: unknown[] };
+      items = Array.isArray(request.TransactItems) ? request.TransactItems.length : 0;
+    } catch {
+      items = 0;
+    }
+    const cancelled = Math.min(items - 1, Math.floor(faults.random() * items));
+    failures.TransactWriteItems = (failures.TransactWriteItems ?? 0) + 1;
+    const text = transactionCanceledBody(items, cancelled, faults.dynamodb.cancellationCode);
+    res.writeHead(400, {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amzn-requestid': `fault-${Date.now().toString(36)}`,
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
+  };
+
   const server = http.createServer((req, res) => {
     const operation = operationOf(req);
     const { operations } = faults.dynamodb;
@@ -70,6 +114,12 @@ export async function startDynamoDbFaultProxy(
       // Read (and drop) the request first, so the client sees a normal response.
       req.resume();
       req.on('end', () => fail(res, operation));
+      return;
+    }
+    if (operation === 'TransactWriteItems' && hits(faults, faults.dynamodb.transactionConflictRate)) {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => cancel(res, Buffer.concat(chunks).toString('utf8')));
       return;
     }
     const forward = http.request(

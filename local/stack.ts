@@ -26,6 +26,7 @@ import {
 import { provisionQueues, provisionTables } from './provision';
 import { startDynamoDbLocal } from './services/dynamodb-local';
 import { startSqsLocal } from './services/sqs-local';
+import { type SqsFaultProxy, startSqsFaultProxy } from './sqs-fault-proxy';
 import { loadTemplateModel, REPO_ROOT, TEMPLATE_FILE, type TemplateModel } from './template-model';
 
 /** Local-only tokens (the same as events/env.json uses), printed by `npm start`. */
@@ -101,6 +102,8 @@ export interface LocalChat {
   faults: FaultSwitches;
   /** The DynamoDB fault proxy, when the `dynamodb` switches were given at start. */
   dynamoDbFaultProxy?: { endpoint: string; failures: Record<string, number> };
+  /** The SQS fault proxy, when the `sqs` switches were given at start. */
+  sqsFaultProxy?: { endpoint: string; faulted: SqsFaultProxy['faulted'] };
   /** The template as the local stack read it (routes, functions, queues, …). */
   model: TemplateModel;
   /** Local names, URLs and ARNs of the template's resources. */
@@ -173,6 +176,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     gateway?: Gateway;
     eventSources?: SqsEventSource[];
     dynamoDbFaultProxy?: DynamoDbFaultProxy;
+    sqsFaultProxy?: SqsFaultProxy;
     clients?: { destroy(): void }[];
   } = {};
   const stopAll = async () => {
@@ -183,6 +187,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     await h.gateway?.close();
     await h.functions?.stop();
     await h.dynamoDbFaultProxy?.stop();
+    await h.sqsFaultProxy?.stop();
     for (const client of h.clients ?? []) client.destroy();
     await h.sqsLocal?.stop();
     await h.ddbLocal?.stop();
@@ -207,14 +212,20 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     functions: Object.values(model.functions),
     configure: (fn) => {
       if (!resources) throw new Error('The local resources are not ready yet');
-      return {
-        functionName: localFunctionName(stackName, fn.logicalId),
-        env: resolveFunctionEnv(model, fn, resources, {
-          // The functions reach DynamoDB through the fault proxy when its switches were given.
-          ...(h.dynamoDbFaultProxy ? { AWS_ENDPOINT_URL_DYNAMODB: h.dynamoDbFaultProxy.endpoint } : {}),
-          ...options.functionEnv,
-        }),
-      };
+      const env = resolveFunctionEnv(model, fn, resources, {
+        // The functions reach DynamoDB and SQS through the fault proxies when their switches were given.
+        ...(h.dynamoDbFaultProxy ? { AWS_ENDPOINT_URL_DYNAMODB: h.dynamoDbFaultProxy.endpoint } : {}),
+        ...options.functionEnv,
+      });
+      const sqsProxy = h.sqsFaultProxy;
+      if (sqsProxy) {
+        // SDK v3's SQS client sends each request to its QueueUrl's host (useQueueUrlAsEndpoint),
+        // so the queue URLs themselves must name the proxy, not only AWS_ENDPOINT_URL_SQS.
+        const origin = new URL(resources.sqsEndpoint).origin;
+        for (const [name, value] of Object.entries(env))
+          env[name] = value.split(origin).join(sqsProxy.endpoint);
+      }
+      return { functionName: localFunctionName(stackName, fn.logicalId), env };
     },
     buildDir: path.join(REPO_ROOT, '.cache', 'local-build', `${process.pid}-${++buildCounter}`),
     watch: options.watch ?? false,
@@ -261,6 +272,9 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     const ddb = new DynamoDBClient({ ...clientConfig, endpoint: ddbEndpoint });
     if (options.faults?.dynamodb) {
       h.dynamoDbFaultProxy = await startDynamoDbFaultProxy(ddbEndpoint, faults, urlHost);
+    }
+    if (options.faults?.sqs) {
+      h.sqsFaultProxy = await startSqsFaultProxy(sqsUrl, faults, urlHost);
     }
     const sqs = new SQSClient({ ...clientConfig, endpoint: sqsUrl });
     h.clients = [ddb, sqs];
@@ -325,6 +339,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       stackName,
       faults,
       ...(h.dynamoDbFaultProxy ? { dynamoDbFaultProxy: h.dynamoDbFaultProxy } : {}),
+      ...(h.sqsFaultProxy ? { sqsFaultProxy: h.sqsFaultProxy } : {}),
       model,
       resources,
       connectionIds: () => gateway.connectionIds,
