@@ -40,6 +40,7 @@ import { invocationLines, type LogSink } from './invocation-log';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './local-resources';
 import { serveStatic } from './static-files';
 import type { RouteModel, TemplateModel } from './template-model';
+import { invalidUpgrade } from './upgrade-request';
 
 export interface FunctionInvoker {
   invoke(logicalId: string, event: unknown): Promise<InvokeOutcome>;
@@ -119,6 +120,13 @@ export function selectRouteKey(expression: string, body: string): string | undef
     : undefined;
 }
 
+const ERROR_TYPES: Record<number, string> = {
+  400: 'BadRequestException',
+  401: 'UnauthorizedException',
+  403: 'ForbiddenException',
+  404: 'NotFoundException',
+};
+
 function refuse(socket: Duplex, status: number, message: string | null): void {
   if (socket.destroyed) return;
   const body = JSON.stringify({ message });
@@ -127,7 +135,7 @@ function refuse(socket: Duplex, status: number, message: string | null): void {
       'Content-Type: application/json\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       `x-amzn-RequestId: ${apiGatewayId()}\r\n` +
-      `x-amzn-ErrorType: ${status === 401 ? 'UnauthorizedException' : status === 403 ? 'ForbiddenException' : 'InternalServerErrorException'}\r\n` +
+      `x-amzn-ErrorType: ${ERROR_TYPES[status] ?? 'InternalServerErrorException'}\r\n` +
       'Connection: close\r\n\r\n' +
       body,
     () => socket.destroy(),
@@ -249,6 +257,19 @@ export class Gateway {
     const url = new URL(req.url ?? '/', 'http://local');
     if (!['/', `/${stageName}`, `/${stageName}/`].includes(url.pathname))
       return refuse(socket, 404, 'Not Found');
+    // A malformed handshake is refused before any function runs (no records, no $disconnect owed).
+    const invalid = invalidUpgrade(req);
+    if (invalid) {
+      for (const line of invocationLines({
+        label: 'handshake',
+        functionId: '-',
+        status: invalid.status,
+        detail: `${invalid.message}; no function ran`,
+      })) {
+        this.options.log(line);
+      }
+      return refuse(socket, invalid.status, invalid.message);
+    }
     if (this.stopping) return refuse(socket, 503, 'Service Unavailable');
     const info: ConnectionInfo = {
       connectionId: apiGatewayId(),
@@ -312,17 +333,26 @@ export class Gateway {
       if (typeof protocol === 'string') (req as IncomingMessage & { protocol?: string }).protocol = protocol;
     }
 
-    if (socket.destroyed || this.stopping) {
-      // The client left (or we are stopping) while $connect ran: it is a connection that ended.
+    // From here $connect has succeeded: whatever happens, this connection gets its $disconnect.
+    if (socket.destroyed || !socket.readable || !socket.writable || this.stopping) {
+      // The client left (or half-closed, or we are stopping) while $connect ran: a connection that ended.
       socket.destroy();
       await this.disconnect(info, 1006, '');
       return;
     }
+    let accepted = false;
+    socket.once('close', () => {
+      // ws dropped the socket without opening it (it closed before the 101 went out).
+      if (!accepted) this.track(this.disconnect(info, 1006, '').catch(() => undefined));
+    });
     watchFrameSizes(socket, head, () => {
       const live = this.live.get(info.connectionId);
       if (live) this.closeBy(live, 1009, 'Message too big');
     });
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, info));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      accepted = true;
+      this.accept(ws, info);
+    });
   }
 
   private accept(ws: WebSocket, info: ConnectionInfo): void {
