@@ -5,7 +5,8 @@
  *
  * Environment: PORT, CHAT_AUTH_TOKEN, ADMIN_AUTH_TOKEN (local-only defaults otherwise),
  * AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS (use those backends instead of starting
- * DynamoDB Local and the SQS emulator). Ctrl-C stops everything.
+ * DynamoDB Local and the SQS emulator). Ctrl-C (SIGINT) or SIGTERM stops everything within a few
+ * seconds, also while starting and whatever the clients do.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -90,11 +91,48 @@ function banner(chat: LocalChat, persistDir: string | undefined): string {
   return lines.join('\n');
 }
 
+/** A second signal sooner than this after the first is the same one, relayed (npm passes signals on). */
+const DUPLICATE_SIGNAL_MS = 1000;
+/** How long a stop may take before the CLI gives up waiting and exits anyway. */
+const STOP_WATCHDOG_MS = 10_000;
+
 async function main(): Promise<void> {
   // This machine's Node may be older than the SDK's future floor; the notice is noise for a local tool.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const opts = options();
-  const chat = await startLocalChat(opts);
+  let chat: LocalChat | undefined;
+  let stoppingSince: number | undefined;
+  const stop = async (signal: string) => {
+    if (stoppingSince !== undefined) {
+      // Ctrl-C reaches both npm and us, and npm passes it on: a copy within a second is the same press.
+      if (Date.now() - stoppingSince < DUPLICATE_SIGNAL_MS) return;
+      process.stdout.write('Stopping forcefully.\n');
+      process.exit(1);
+    }
+    stoppingSince = Date.now();
+    const started = stoppingSince;
+    if (!chat) {
+      // Still starting: exiting ends the function sandboxes, and DynamoDB Local with the process.
+      process.stdout.write(`\n${signal} while starting: stopping.\nStopped.\n`);
+      process.exit(0);
+    }
+    process.stdout.write(`\n${signal}: closing connections and stopping (Ctrl-C again to force)...\n`);
+    removeStackFile();
+    const watchdog = setTimeout(() => {
+      process.stdout.write(`Not stopped after ${STOP_WATCHDOG_MS / 1000} s; exiting anyway.\n`);
+      process.exit(1);
+    }, STOP_WATCHDOG_MS);
+    watchdog.unref();
+    await chat.stop();
+    process.stdout.write(`Stopped (${((Date.now() - started) / 1000).toFixed(1)} s).\n`);
+    process.exit(0);
+  };
+  // From the start: a signal while the stack is starting stops it too.
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('exit', () => removeStackFile());
+
+  chat = await startLocalChat(opts);
   writeStackFile({
     pid: process.pid,
     startedAt: new Date().toISOString(),
@@ -111,23 +149,6 @@ async function main(): Promise<void> {
     resources: chat.resources,
   });
   process.stdout.write(`${banner(chat, opts.persistDir)}\n`);
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) {
-      process.stdout.write('Stopping forcefully.\n');
-      process.exit(1);
-    }
-    stopping = true;
-    process.stdout.write(`\n${signal}: closing connections and stopping (Ctrl-C again to force)...\n`);
-    removeStackFile();
-    await chat.stop();
-    process.stdout.write('Stopped.\n');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('exit', () => removeStackFile());
 }
 
 main().catch((error: unknown) => {

@@ -154,8 +154,12 @@ export class Gateway {
   private readonly live = new Map<string, LiveConnection>();
   private readonly routes: Map<string, RouteModel>;
   private readonly pending = new Set<Promise<unknown>>();
+  /** Sockets of handshakes not (yet) handed to ws: answered, destroyed or accepted, never left open. */
   private readonly handshakes = new Set<Duplex>();
   private stopping = false;
+  /** Handshakes wait for this: the stack opens the gateway once everything behind it is ready. */
+  private readonly opened: Promise<boolean>;
+  private openGate: (open: boolean) => void = () => undefined;
   port = 0;
 
   private constructor(private readonly options: GatewayOptions) {
@@ -184,10 +188,20 @@ export class Gateway {
       if (serveStatic(options.webRoot, req, res, url.pathname)) return;
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found\n');
     });
+    this.opened = new Promise((resolve) => {
+      this.openGate = resolve;
+    });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.handshakes.add(socket);
       socket.on('error', () => undefined);
-      this.track(this.upgrade(req, socket, head).finally(() => this.handshakes.delete(socket)));
+      socket.once('close', () => this.handshakes.delete(socket));
+      this.track(
+        this.upgrade(req, socket, head).catch((error: unknown) => {
+          // Never leave a handshake unanswered.
+          this.options.log(`gateway error in a handshake: ${(error as Error).stack}`);
+          refuse(socket, 500, null);
+        }),
+      );
     });
   }
 
@@ -202,6 +216,15 @@ export class Gateway {
     });
     gateway.port = (gateway.server.address() as AddressInfo).port;
     return gateway;
+  }
+
+  /**
+   * Lets handshakes through: until then they wait (a client that connects while the stack
+   * starts is answered once it is ready, never left hanging), and are refused with 503 if
+   * the stack stops first.
+   */
+  open(): void {
+    this.openGate(true);
   }
 
   /** Ids of the open connections. */
@@ -270,7 +293,7 @@ export class Gateway {
       }
       return refuse(socket, invalid.status, invalid.message);
     }
-    if (this.stopping) return refuse(socket, 503, 'Service Unavailable');
+    if (!(await this.opened) || this.stopping) return refuse(socket, 503, 'Service Unavailable');
     const info: ConnectionInfo = {
       connectionId: apiGatewayId(),
       connectedAt: Date.now(),
@@ -351,6 +374,7 @@ export class Gateway {
     });
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       accepted = true;
+      this.handshakes.delete(socket);
       this.accept(ws, info);
     });
   }
@@ -493,6 +517,7 @@ export class Gateway {
   /** Closes every connection (1001 Going away) and waits until their $disconnect ran. */
   async closeConnections(): Promise<void> {
     this.stopping = true;
+    this.openGate(false);
     const closed = [...this.live.values()].map(
       (live) =>
         new Promise<void>((resolve) =>
@@ -500,15 +525,21 @@ export class Gateway {
         ),
     );
     for (const live of this.live.values()) this.closeBy(live, 1001, 'Going away');
-    for (const socket of this.handshakes) socket.destroy();
+    // Handshakes not yet through are refused (one in $connect still gets its $disconnect).
+    for (const socket of this.handshakes) refuse(socket, 503, 'Service Unavailable');
     // ws ends a closing handshake the client does not answer after closeTimeout.
     await Promise.all(closed);
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  /** Stops the HTTP server (after closeConnections) and drops any keep-alive sockets. */
+  /**
+   * Stops the HTTP server at once: every WebSocket and handshake socket still open is dropped
+   * (call closeConnections first for a graceful stop; this does not wait for anything).
+   */
   async close(): Promise<void> {
-    await this.closeConnections();
+    this.stopping = true;
+    this.openGate(false);
+    for (const socket of this.handshakes) socket.destroy();
     for (const client of this.wss.clients) client.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     await new Promise<void>((resolve) => {

@@ -82,6 +82,11 @@ export interface LocalChatOptions {
   webRoot?: string;
   /** Run web/build.ts's buildWeb(webRoot) before serving (default: same as `watch`). */
   buildWeb?: boolean;
+  /**
+   * How long stop() waits for connections to close ($disconnect included) and the event
+   * source's batches to finish before it terminates what still runs; default 3000 ms.
+   */
+  stopGraceMs?: number;
 }
 
 export interface LocalChat {
@@ -117,6 +122,9 @@ export interface LocalChat {
 }
 
 const quiet = () => undefined;
+
+/** How long stop() lets connections close and batches finish before it cuts them short. */
+const STOP_GRACE_MS = 3000;
 
 function checkParameter(model: TemplateModel, name: string, value: string, what: string): void {
   const definition = model.template.Parameters?.[name];
@@ -180,12 +188,24 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     clients?: { destroy(): void }[];
   } = {};
   const stopAll = async () => {
-    // Connections close first (their $disconnect still reaches the backends), then the event
-    // source finishes its batches while @connections still answers.
-    await h.gateway?.closeConnections();
-    await Promise.all((h.eventSources ?? []).map((source) => source.stop()));
-    await h.gateway?.close();
+    // Gracefully, for at most stopGraceMs: connections close first (their $disconnect still
+    // reaches the backends), then the event source finishes its batches while @connections
+    // still answers.
+    const graceful = (async () => {
+      await h.gateway?.closeConnections();
+      await Promise.all((h.eventSources ?? []).map((source) => source.stop()));
+    })().catch(quiet);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, options.stopGraceMs ?? STOP_GRACE_MS);
+    });
+    await Promise.race([graceful, grace]);
+    clearTimeout(timer);
+    // Then whatever still runs is cut short: sandboxes terminated (their invocations fail at
+    // once), sockets dropped, however stuck a client is.
     await h.functions?.stop();
+    await h.gateway?.close();
+    await Promise.all((h.eventSources ?? []).map((source) => source.stop()));
     await h.dynamoDbFaultProxy?.stop();
     await h.sqsFaultProxy?.stop();
     for (const client of h.clients ?? []) client.destroy();
@@ -323,6 +343,8 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     const deadLetterId = model.queues.find((q) => q.logicalId === trigger.queueId)?.redrive
       ?.deadLetterQueueId;
     await webBuilt;
+    // Handshakes that arrived while the stack started have waited for this.
+    gateway.open();
 
     let stopping: Promise<void> | undefined;
     return {
