@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type FaultSettings, faultsActive } from './faults';
+import { activeFaults, type FaultSettings } from './faults';
 import { DEFAULT_ADMIN_TOKEN, DEFAULT_CHAT_TOKEN, type LocalChat, startLocalChat } from './stack';
 import { removeStackFile, STACK_FILE, writeStackFile } from './stack-file';
 import { REPO_ROOT } from './template-model';
@@ -56,6 +56,21 @@ function options() {
   };
 }
 
+/** The fault switches that are on, and the fault proxies in the functions' path. */
+function faultLines(chat: LocalChat): string[] {
+  const active = activeFaults(chat.faults);
+  const proxies = [
+    ...(chat.dynamoDbFaultProxy ? [`DynamoDB ${chat.dynamoDbFaultProxy.endpoint}`] : []),
+    ...(chat.sqsFaultProxy ? [`SQS ${chat.sqsFaultProxy.endpoint}`] : []),
+  ];
+  if (active.length === 0 && proxies.length === 0) return [];
+  return [
+    '',
+    `  FAULT SWITCHES ON: ${active.length > 0 ? active.join(', ') : 'none yet'}`,
+    ...(proxies.length > 0 ? [`  Fault proxies in the functions' path: ${proxies.join(', ')}`] : []),
+  ];
+}
+
 function banner(chat: LocalChat, persistDir: string | undefined): string {
   const routes = chat.model.routes.map((r) => r.routeKey).join(' ');
   const dlq = chat.deadLetterQueueUrl.split('/').pop();
@@ -83,9 +98,7 @@ function banner(chat: LocalChat, persistDir: string | undefined): string {
     `  SQS           ${chat.sqsEndpoint}   queue ${chat.queueUrl.split('/').pop()}, dead letters ${dlq}`,
     `  ${path.relative(REPO_ROOT, STACK_FILE)} lets \`npm run invoke -- <FunctionLogicalId> events/<file>.json\` use this stack.`,
     '  Editing a handler rebuilds it; Ctrl-C stops everything.',
-    ...(faultsActive(chat.faults)
-      ? ['', `  FAULT SWITCHES ON: ${JSON.stringify({ ...chat.faults, random: undefined })}`]
-      : []),
+    ...faultLines(chat),
     '',
   ];
   return lines.join('\n');

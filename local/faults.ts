@@ -132,20 +132,17 @@ export function hits(faults: FaultSwitches, rate: number): boolean {
   return rate > 0 && faults.random() < rate;
 }
 
-export function faultsActive(faults: FaultSwitches): boolean {
-  const c = faults.connections;
-  return (
-    c.failRate > 0 ||
-    c.delayMs > 0 ||
-    c.hangRate > 0 ||
-    c.failConnectionIds.length > 0 ||
-    faults.fanout.crashRate > 0 ||
-    faults.disconnect.lostRate > 0 ||
-    faults.dynamodb.failRate > 0 ||
-    faults.dynamodb.transactionConflictRate > 0 ||
-    faults.sqs.failRate > 0 ||
-    faults.sqs.ambiguousRate > 0 ||
-    faults.sqs.hangRate > 0 ||
-    faults.sqs.entryFailRate > 0
-  );
+/** The switches that differ from their defaults, as `section.switch=value` (for the CLI banner). */
+export function activeFaults(faults: FaultSwitches): string[] {
+  const defaults = createFaults() as unknown as Record<string, Record<string, unknown>>;
+  const active: string[] = [];
+  for (const [section, switches] of Object.entries(faults)) {
+    if (typeof switches !== 'object' || switches === null) continue;
+    for (const [name, value] of Object.entries(switches as Record<string, unknown>)) {
+      if (JSON.stringify(value) !== JSON.stringify(defaults[section]?.[name])) {
+        active.push(`${section}.${name}=${JSON.stringify(value)}`);
+      }
+    }
+  }
+  return active;
 }
