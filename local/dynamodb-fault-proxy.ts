@@ -8,8 +8,8 @@
  * the path by default. A failed request is never forwarded: nothing of it is written.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type FaultSwitches, hits } from './faults';
+import { readBody, startProxyServer, upstreamAgent } from './proxy-server';
 
 const ERRORS: Record<number, { type: string; message: string }> = {
   400: { type: 'ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' },
@@ -61,7 +61,7 @@ export async function startDynamoDbFaultProxy(
   host = '127.0.0.1',
 ): Promise<DynamoDbFaultProxy> {
   const target = new URL(upstream);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const agent = upstreamAgent();
   const failures: Record<string, number> = {};
 
   const fail = (res: ServerResponse, operation: string) => {
@@ -106,55 +106,43 @@ export async function startDynamoDbFaultProxy(
     res.end(text);
   };
 
-  const server = http.createServer((req, res) => {
-    const operation = operationOf(req);
-    const { operations } = faults.dynamodb;
-    const eligible = operations.length === 0 || operations.includes(operation);
-    if (eligible && hits(faults, faults.dynamodb.failRate)) {
-      // Read (and drop) the request first, so the client sees a normal response.
-      req.resume();
-      req.on('end', () => fail(res, operation));
-      return;
-    }
-    if (operation === 'TransactWriteItems' && hits(faults, faults.dynamodb.transactionConflictRate)) {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => cancel(res, Buffer.concat(chunks).toString('utf8')));
-      return;
-    }
-    const forward = http.request(
-      {
-        agent,
-        host: target.hostname,
-        port: target.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, host: target.host },
-      },
-      (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
-      },
-    );
-    forward.on('error', () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    req.pipe(forward);
-  });
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://${host}:${port}`,
-    failures,
-    stop: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      agent.destroy();
+  const proxy = await startProxyServer(
+    (req, res) => {
+      const operation = operationOf(req);
+      const { operations } = faults.dynamodb;
+      const eligible = operations.length === 0 || operations.includes(operation);
+      if (eligible && hits(faults, faults.dynamodb.failRate)) {
+        // Read (and drop) the request first, so the client sees a normal response.
+        req.resume();
+        req.on('end', () => fail(res, operation));
+        return;
+      }
+      if (operation === 'TransactWriteItems' && hits(faults, faults.dynamodb.transactionConflictRate)) {
+        void readBody(req).then((body) => cancel(res, body.toString('utf8')));
+        return;
+      }
+      const forward = http.request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: target.host },
+        },
+        (upstreamRes) => {
+          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+          upstreamRes.pipe(res);
+        },
+      );
+      forward.on('error', () => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      });
+      req.pipe(forward);
     },
-  };
+    agent,
+    host,
+  );
+  return { endpoint: proxy.endpoint, failures, stop: proxy.stop };
 }

@@ -13,8 +13,8 @@
  * given at start, so it is out of the path by default. The event source talks to SQS directly.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type FaultSwitches, hits } from './faults';
+import { readBody, startProxyServer, upstreamAgent } from './proxy-server';
 import { type SqsReply, sqsJsonError } from './services/sqs-strict';
 
 const INTERNAL_ERROR = 'We encountered an internal error. Please try again.';
@@ -50,15 +50,6 @@ function operationOf(req: IncomingMessage): string {
   return target.slice(target.indexOf('.') + 1);
 }
 
-function readAll(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 function send(res: ServerResponse, reply: SqsReply): void {
   if (res.headersSent || res.destroyed) return;
   res.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body) });
@@ -71,7 +62,7 @@ export async function startSqsFaultProxy(
   host = '127.0.0.1',
 ): Promise<SqsFaultProxy> {
   const target = new URL(upstream);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const agent = upstreamAgent();
   const faulted: SqsFaultProxy['faulted'] = { refused: {}, ambiguous: {}, hung: {}, failedEntries: 0 };
   const count = (kind: Record<string, number>, operation: string) => {
     kind[operation] = (kind[operation] ?? 0) + 1;
@@ -148,7 +139,7 @@ export async function startSqsFaultProxy(
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const body = await readAll(req);
+    const body = await readBody(req);
     const operation = operationOf(req);
     const { operations } = faults.sqs;
     const eligible = operations.length === 0 || operations.includes(operation);
@@ -175,23 +166,13 @@ export async function startSqsFaultProxy(
     send(res, await forward(req, body));
   };
 
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch(() => send(res, { status: 502, headers: {}, body: '' }));
-  });
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://${host}:${port}`,
-    faulted,
-    stop: async () => {
-      // Hung requests' sockets included.
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      agent.destroy();
+  const proxy = await startProxyServer(
+    (req, res) => {
+      handle(req, res).catch(() => send(res, { status: 502, headers: {}, body: '' }));
     },
-  };
+    agent,
+    host,
+  );
+  // stop() drops hung requests' sockets too.
+  return { endpoint: proxy.endpoint, faulted, stop: proxy.stop };
 }

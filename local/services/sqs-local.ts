@@ -16,6 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { createRequestHandler } from 'local-aws-sqs';
+import { readBody } from '../proxy-server';
 import {
   type Accepted,
   DeduplicationWindow,
@@ -65,15 +66,6 @@ const HOST = '127.0.0.1';
 
 type Body = Record<string, unknown>;
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
-
-function readAll(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 /** Runs one request through the emulator's handler with an in-memory request and response. */
 async function emulate(
@@ -236,7 +228,7 @@ export async function startSqsLocal(opts: SqsLocalOptions = {}): Promise<SqsLoca
   };
 
   const answer = async (req: IncomingMessage): Promise<SqsReply> => {
-    const raw = (await readAll(req)).toString('utf8');
+    const raw = (await readBody(req)).toString('utf8');
     const target = req.headers['x-amz-target'];
     if (req.headers['content-type'] !== SQS_JSON_CONTENT_TYPE || typeof target !== 'string') {
       return emulate(requestHandler, req.headers, raw);

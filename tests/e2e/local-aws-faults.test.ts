@@ -5,17 +5,12 @@
  * a fanout killed at its (locally shortened) Timeout while an @connections post is in flight,
  * whose post then never lands. Real `ws` clients throughout.
  */
+import { hitsFirst } from '../../local/faults';
 import { ChatClient, type ChatEvent } from './support/chat-client';
 import { eventually, startTestStack, type TestStack } from './support/test-stack';
 
 const VISIBILITY_TIMEOUT_S = 1;
 const FANOUT_TIMEOUT_S = 2;
-
-/** A random source that hits for the next draw only (any rate above 0), then misses (rates below 0.99). */
-const hitOnce = () => {
-  let left = 1;
-  return () => (left-- > 0 ? 0 : 0.99);
-};
 
 describe('AWS faults through the local stack', () => {
   let stack: TestStack;
@@ -56,7 +51,7 @@ describe('AWS faults through the local stack', () => {
     if (!proxy) throw new Error('the SQS fault proxy is not in the path');
     const before = Object.values(proxy.faulted.ambiguous).reduce((a, b) => a + b, 0);
     stack.chat.faults.sqs.ambiguousRate = 0.5;
-    stack.chat.faults.random = hitOnce();
+    stack.chat.faults.random = hitsFirst(1);
 
     mikki.send({ action: 'sendmessage', roomId: 'ambiguous', message: 'kerran' });
     await mikki.waitFor((e) => e.type === 'message' && e.message === 'kerran', 'the message');

@@ -24,7 +24,7 @@ import {
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
 import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from '../../local/dynamodb-fault-proxy';
-import { createFaults, type FaultSwitches } from '../../local/faults';
+import { createFaults, type FaultSwitches, hitsFirst } from '../../local/faults';
 import {
   type DynamoDbLocalHandle,
   javaAvailable,
@@ -35,12 +35,6 @@ import { type SqsFaultProxy, startSqsFaultProxy } from '../../local/sqs-fault-pr
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const region = 'us-east-1';
-
-/** A random source that hits (0) for the next `n` draws, then misses (0.99) any rate below 0.99. */
-const firstHits = (n: number) => {
-  let left = n;
-  return () => (left-- > 0 ? 0 : 0.99);
-};
 
 describe('the SQS fault proxy', () => {
   let sqsLocal: SqsLocalHandle;
@@ -135,7 +129,7 @@ describe('the SQS fault proxy', () => {
 
   it('is retried by the SDK as AWS is: a refused first attempt, then success', async () => {
     faults.sqs.failRate = 0.5;
-    faults.random = firstHits(1);
+    faults.random = hitsFirst(1);
     const client = viaProxy();
     try {
       const sent = await publish(client, 'after a retry');
@@ -163,7 +157,7 @@ describe('the SQS fault proxy', () => {
 
   it('delivers an ambiguous publish the SDK retried once: FIFO deduplication drops the copy', async () => {
     faults.sqs.ambiguousRate = 0.5;
-    faults.random = firstHits(1);
+    faults.random = hitsFirst(1);
     const client = viaProxy();
     try {
       const sent = await client.send(

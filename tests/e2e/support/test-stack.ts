@@ -81,9 +81,11 @@ export function templateVariant(name: string, edit: (template: CfnTemplate) => v
 export function functionOf(template: CfnTemplate, id: string) {
   const resource = template.Resources[id];
   if (!resource) throw new Error(`template.yaml has no ${id}`);
-  const properties = (resource.Properties ??= {});
-  const metadata = (resource.Metadata ??= {}) as { BuildProperties?: Record<string, unknown> };
-  return { properties, build: (metadata.BuildProperties ??= {}) };
+  resource.Properties ??= {};
+  resource.Metadata ??= {};
+  const metadata = resource.Metadata as { BuildProperties?: Record<string, unknown> };
+  metadata.BuildProperties ??= {};
+  return { properties: resource.Properties, build: metadata.BuildProperties };
 }
 
 /** Puts a fixture (tests/e2e/support/fixtures/<file>) behind the function `id` in a variant. */
