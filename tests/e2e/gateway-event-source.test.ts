@@ -495,7 +495,21 @@ describe('the fanout through the whole stack, on a bad day', () => {
       'the fanout to report the record failed',
     );
     stack.chat.faults.connections.failRate = 0;
+    // Sent while 'yksi' is away. One after the other: frames of a connection run concurrently,
+    // so back to back they could be published either way round.
+    const published = (text: string) =>
+      eventually(
+        () =>
+          stack.invocations.some(
+            (i) =>
+              i.functionId === 'SendMessageFunction' &&
+              i.ok &&
+              String((i.event as { body?: string }).body).includes(`"${text}"`),
+          ),
+        `${text} to be published`,
+      );
     mikki.send({ action: 'sendmessage', roomId: 'bad-day', message: 'kaksi' });
+    await published('kaksi');
     mikki.send({ action: 'sendmessage', roomId: 'bad-day', message: 'kolme' });
 
     await mikki.waitForCount((e) => e.type === 'message', 3, 'messages', 10_000);
