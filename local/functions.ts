@@ -240,9 +240,10 @@ class FunctionHost {
         warm = this.idle.pop();
       }
       if (warm || this.running < this.limit.max) {
+        const sandbox = warm ?? this.start(); // start() throws when the function cannot be configured
         this.running++;
         this.counts.peakConcurrency = Math.max(this.counts.peakConcurrency, this.running);
-        return warm ?? this.start();
+        return sandbox;
       }
       if (this.limit.throttle) return 'throttled';
       await new Promise<void>((resolve) => this.waiting.push(resolve));

@@ -252,6 +252,34 @@ describe('local function sandboxes, scaling as Lambda does', () => {
   });
 });
 
+describe('a function whose sandbox cannot be configured yet', () => {
+  let functions: LocalFunctions;
+  let ready = false;
+
+  beforeAll(async () => {
+    functions = await LocalFunctions.start({
+      functions: [model('LateFunction', PROBE, 1, 1)],
+      configure: () => {
+        if (!ready) throw new Error('not configured yet');
+        return { functionName: 'test-LateFunction', env: {} };
+      },
+      buildDir: buildDir('late'),
+    });
+  }, 30_000);
+
+  afterAll(() => functions?.stop());
+
+  it('fails the invocation and keeps its concurrency for the next ones', async () => {
+    await expect(functions.invoke('LateFunction', { action: 'describe' })).rejects.toThrow(
+      'not configured yet',
+    );
+    expect(functions.stats('LateFunction')).toMatchObject({ busy: 0, sandboxes: 0 });
+    ready = true;
+    // Reserved concurrency 1: a leaked slot would throttle this one.
+    expect(await functions.invoke('LateFunction', { action: 'describe' })).toMatchObject({ ok: true });
+  });
+});
+
 describe('local function sandboxes with watch', () => {
   const dir = path.join(REPO_ROOT, '.cache', `watch-fixture-${process.pid}`);
   const source = (version: string) => `export const handler = async () => '${version}';\n`;
