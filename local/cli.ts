@@ -1,7 +1,7 @@
 /**
  * `npm start`: the whole chat on this machine, ready for wscat and the web page.
  *
- *   npm start [-- --port 3001] [--persist <dir>] [--verbose] [--faults '<json>'] [--no-watch]
+ *   npm start [-- --port 3001] [--persist <dir>] [--verbose] [--faults '<json>'] [--no-watch] [--serial-frames]
  *
  * Environment: PORT, CHAT_AUTH_TOKEN, ADMIN_AUTH_TOKEN (local-only defaults otherwise),
  * AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS (use those backends instead of starting
@@ -24,6 +24,8 @@ Options:
   --faults <json>   Turn on fault switches, e.g. '{"connections":{"failRate":0.2,"failStatus":429}}'
                     (see local/faults.ts)
   --no-watch        Do not rebuild the functions when their sources change
+  --serial-frames   Handle the frames of one connection one at a time, in order (API Gateway,
+                    and the default, handles them concurrently)
 
 Environment: PORT, CHAT_AUTH_TOKEN, ADMIN_AUTH_TOKEN, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SQS`;
 
@@ -35,6 +37,7 @@ function options() {
       verbose: { type: 'boolean', default: false },
       faults: { type: 'string' },
       'no-watch': { type: 'boolean', default: false },
+      'serial-frames': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -53,6 +56,7 @@ function options() {
     functionLogs: values.verbose ? ('all' as const) : ('errors' as const),
     ...(values.faults ? { faults: JSON.parse(values.faults) as FaultSettings } : {}),
     watch: !values['no-watch'],
+    frameOrdering: values['serial-frames'] ? ('serial' as const) : ('concurrent' as const),
   };
 }
 

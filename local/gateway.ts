@@ -13,9 +13,9 @@
  * 128 KB with 1009; @connections messages over 32 KB go out in 32 KB frames. `$disconnect` runs on client close, abrupt drop, the idle timeout, the
  * maximum connection duration and @connections DELETE.
  *
- * One deliberate difference: frames of one connection are handled one at a time, in order
- * (API Gateway may invoke concurrently), which makes local runs and tests deterministic;
- * `frameOrdering: 'concurrent'` turns that off.
+ * Frames of one connection are handled concurrently, as API Gateway handles them (a slow
+ * route does not hold the next frame back); `frameOrdering: 'serial'` handles them one at a
+ * time, in order, for a run that must not race.
  */
 import { createServer, type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -58,6 +58,7 @@ export interface GatewayOptions {
   log: LogSink;
   /** Folder served at / (the web client's build). */
   webRoot: string;
+  /** Frames of one connection concurrently, as API Gateway (default), or one at a time. */
   frameOrdering?: 'serial' | 'concurrent';
 }
 
@@ -67,7 +68,7 @@ interface LiveConnection {
   lastActiveAt: number;
   idleTimer: NodeJS.Timeout;
   maxTimer: NodeJS.Timeout;
-  /** Frames of this connection run one after another on this chain. */
+  /** With serial frames, this connection's frames run one after another on this chain. */
   chain: Promise<void>;
   /** Set when the gateway closes the connection (idle, max duration, DELETE, limits). */
   closing?: { code: number; reason: string };
@@ -420,7 +421,7 @@ export class Gateway {
           `gateway error routing a frame of ${live.info.connectionId}: ${(error as Error).stack}`,
         ),
       );
-    if (this.options.frameOrdering === 'concurrent') {
+    if (this.options.frameOrdering !== 'serial') {
       this.track(job());
       return;
     }
@@ -485,7 +486,7 @@ export class Gateway {
           `gateway error on $disconnect of ${live.info.connectionId}: ${(error as Error).stack}`,
         ),
       );
-    live.chain = this.options.frameOrdering === 'concurrent' ? run() : live.chain.then(run);
+    live.chain = this.options.frameOrdering === 'serial' ? live.chain.then(run) : run();
     this.track(live.chain);
   }
 

@@ -64,7 +64,10 @@ export interface LocalChatOptions {
   functionLogs?: 'all' | 'errors' | 'none';
   /** Fault switches (all off by default); see local/faults.ts. */
   faults?: FaultSettings;
-  /** Frames of one connection one at a time (default) or concurrently like API Gateway. */
+  /**
+   * Frames of one connection concurrently, as API Gateway handles them (default), or one at a
+   * time, in order ('serial'; CLI --serial-frames).
+   */
   frameOrdering?: 'serial' | 'concurrent';
   /**
    * Most sandboxes (concurrent invocations) of a function without ReservedConcurrentExecutions;
@@ -276,7 +279,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       faults,
       log,
       webRoot,
-      frameOrdering: options.frameOrdering ?? 'serial',
+      frameOrdering: options.frameOrdering ?? 'concurrent',
     });
     h.gateway = gateway;
 

@@ -24,6 +24,8 @@ export async function startTestStack(options: LocalChatOptions = {}): Promise<Te
   const chat = await startLocalChat({
     port: 0,
     watch: false,
+    // As API Gateway: frames of one connection concurrently (a test may ask for 'serial').
+    frameOrdering: 'concurrent',
     ...(process.env.LOCAL_CHAT_LOGS === 'all' ? { functionLogs: 'all' as const } : {}),
     ...options,
     log: (line) => {
