@@ -2,15 +2,17 @@
  * `npm start`: the whole chat on this machine, ready for wscat and the web page.
  *
  *   npm start [-- --port 3001] [--persist <dir>] [--verbose] [--faults '<json>'] [--no-watch] [--auth jwt]
+ *             [--serial-frames]
  *
  * Environment: PORT, CHAT_AUTH_MODE (token | jwt), CHAT_AUTH_TOKEN, ADMIN_AUTH_TOKEN (local-only defaults otherwise),
  * AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS (use those backends instead of starting
- * DynamoDB Local and the SQS emulator). Ctrl-C stops everything.
+ * DynamoDB Local and the SQS emulator). Ctrl-C (SIGINT) or SIGTERM stops everything within a few
+ * seconds, also while starting and whatever the clients do.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOCAL_TOKEN_SECONDS } from './auth/issuer';
-import { type FaultSettings, faultsActive } from './faults';
+import { activeFaults, type FaultSettings } from './faults';
 import { DEFAULT_ADMIN_TOKEN, DEFAULT_CHAT_TOKEN, type LocalChat, startLocalChat } from './stack';
 import { removeStackFile, STACK_FILE, writeStackFile } from './stack-file';
 import { REPO_ROOT } from './template-model';
@@ -26,6 +28,8 @@ Options:
   --no-watch        Do not rebuild the functions when their sources change
   --auth <mode>     token (default): shared tokens. jwt: per-user JWTs from a local OIDC issuer on
                     loopback (port + 1), as with Amazon Cognito; \`npm run token -- --user <name>\` mints more
+  --serial-frames   Handle the frames of one connection one at a time, in order (API Gateway,
+                    and the default, handles them concurrently)
 
 Environment: PORT, CHAT_AUTH_MODE, CHAT_AUTH_TOKEN, ADMIN_AUTH_TOKEN, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SQS`;
 
@@ -38,6 +42,7 @@ function options() {
       faults: { type: 'string' },
       'no-watch': { type: 'boolean', default: false },
       auth: { type: 'string' },
+      'serial-frames': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -61,7 +66,23 @@ function options() {
     functionLogs: values.verbose ? ('all' as const) : ('errors' as const),
     ...(values.faults ? { faults: JSON.parse(values.faults) as FaultSettings } : {}),
     watch: !values['no-watch'],
+    frameOrdering: values['serial-frames'] ? ('serial' as const) : ('concurrent' as const),
   };
+}
+
+/** The fault switches that are on, and the fault proxies in the functions' path. */
+function faultLines(chat: LocalChat): string[] {
+  const active = activeFaults(chat.faults);
+  const proxies = [
+    ...(chat.dynamoDbFaultProxy ? [`DynamoDB ${chat.dynamoDbFaultProxy.endpoint}`] : []),
+    ...(chat.sqsFaultProxy ? [`SQS ${chat.sqsFaultProxy.endpoint}`] : []),
+  ];
+  if (active.length === 0 && proxies.length === 0) return [];
+  return [
+    '',
+    `  FAULT SWITCHES ON: ${active.length > 0 ? active.join(', ') : 'none yet'}`,
+    ...(proxies.length > 0 ? [`  Fault proxies in the functions' path: ${proxies.join(', ')}`] : []),
+  ];
 }
 
 /** Ready-made users of the local issuer: three users and an admin. */
@@ -130,19 +151,54 @@ function banner(
     `  SQS           ${chat.sqsEndpoint}   queue ${chat.queueUrl.split('/').pop()}, dead letters ${dlq}`,
     `  ${path.relative(REPO_ROOT, STACK_FILE)} lets \`npm run invoke -- <FunctionLogicalId> events/<file>.json\` use this stack.`,
     '  Editing a handler rebuilds it; Ctrl-C stops everything.',
-    ...(faultsActive(chat.faults)
-      ? ['', `  FAULT SWITCHES ON: ${JSON.stringify({ ...chat.faults, random: undefined })}`]
-      : []),
+    ...faultLines(chat),
     '',
   ];
   return lines.join('\n');
 }
 
+/** A second signal sooner than this after the first is the same one, relayed (npm passes signals on). */
+const DUPLICATE_SIGNAL_MS = 1000;
+/** How long a stop may take before the CLI gives up waiting and exits anyway. */
+const STOP_WATCHDOG_MS = 10_000;
+
 async function main(): Promise<void> {
   // This machine's Node may be older than the SDK's future floor; the notice is noise for a local tool.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const opts = options();
-  const chat = await startLocalChat(opts);
+  let chat: LocalChat | undefined;
+  let stoppingSince: number | undefined;
+  const stop = async (signal: string) => {
+    if (stoppingSince !== undefined) {
+      // Ctrl-C reaches both npm and us, and npm passes it on: a copy within a second is the same press.
+      if (Date.now() - stoppingSince < DUPLICATE_SIGNAL_MS) return;
+      process.stdout.write('Stopping forcefully.\n');
+      process.exit(1);
+    }
+    stoppingSince = Date.now();
+    const started = stoppingSince;
+    if (!chat) {
+      // Still starting: exiting ends the function sandboxes, and DynamoDB Local with the process.
+      process.stdout.write(`\n${signal} while starting: stopping.\nStopped.\n`);
+      process.exit(0);
+    }
+    process.stdout.write(`\n${signal}: closing connections and stopping (Ctrl-C again to force)...\n`);
+    removeStackFile();
+    const watchdog = setTimeout(() => {
+      process.stdout.write(`Not stopped after ${STOP_WATCHDOG_MS / 1000} s; exiting anyway.\n`);
+      process.exit(1);
+    }, STOP_WATCHDOG_MS);
+    watchdog.unref();
+    await chat.stop();
+    process.stdout.write(`Stopped (${((Date.now() - started) / 1000).toFixed(1)} s).\n`);
+    process.exit(0);
+  };
+  // From the start: a signal while the stack is starting stops it too.
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('exit', () => removeStackFile());
+
+  chat = await startLocalChat(opts);
   writeStackFile({
     pid: process.pid,
     startedAt: new Date().toISOString(),
@@ -174,22 +230,6 @@ async function main(): Promise<void> {
     : [];
   process.stdout.write(`${banner(chat, opts.persistDir, tokens)}\n`);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) {
-      process.stdout.write('Stopping forcefully.\n');
-      process.exit(1);
-    }
-    stopping = true;
-    process.stdout.write(`\n${signal}: closing connections and stopping (Ctrl-C again to force)...\n`);
-    removeStackFile();
-    await chat.stop();
-    process.stdout.write('Stopped.\n');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('exit', () => removeStackFile());
 }
 
 main().catch((error: unknown) => {

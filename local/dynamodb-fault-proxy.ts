@@ -8,18 +8,43 @@
  * the path by default. A failed request is never forwarded: nothing of it is written.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type FaultSwitches, hits } from './faults';
+import { readBody, startProxyServer, upstreamAgent } from './proxy-server';
 
 const ERRORS: Record<number, { type: string; message: string }> = {
   400: { type: 'ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' },
   500: { type: 'InternalServerError', message: 'Internal server error' },
 };
 
+/** The messages DynamoDB documents for these cancellation reason codes. */
+const CANCELLATION_MESSAGES: Record<string, string> = {
+  TransactionConflict: 'Transaction is ongoing for the item.',
+  ThrottlingError:
+    'Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your ' +
+    'table or index so please try again shortly. If exceptions persist, check if you have a hot key: ' +
+    'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html.',
+};
+
+/**
+ * DynamoDB's answer to a cancelled TransactWriteItems: the reasons in the order of the
+ * request's items (`None`, with no message, for the items that were fine), and the summary
+ * message DynamoDB derives from them.
+ */
+export function transactionCanceledBody(items: number, cancelled: number, code: string): string {
+  const reasons = Array.from({ length: items }, (_, i) =>
+    i === cancelled ? { Code: code, Message: CANCELLATION_MESSAGES[code] ?? code } : { Code: 'None' },
+  );
+  return JSON.stringify({
+    __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+    CancellationReasons: reasons,
+    Message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
+  });
+}
+
 export interface DynamoDbFaultProxy {
   /** The proxy's endpoint (http://127.0.0.1:<port>). */
   endpoint: string;
-  /** Requests answered with an error so far, by operation (e.g. TransactWriteItems). */
+  /** Requests answered with an error so far (cancelled transactions included), by operation (e.g. TransactWriteItems). */
   failures: Record<string, number>;
   stop(): Promise<void>;
 }
@@ -36,7 +61,7 @@ export async function startDynamoDbFaultProxy(
   host = '127.0.0.1',
 ): Promise<DynamoDbFaultProxy> {
   const target = new URL(upstream);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const agent = upstreamAgent();
   const failures: Record<string, number> = {};
 
   const fail = (res: ServerResponse, operation: string) => {
@@ -62,49 +87,62 @@ export async function startDynamoDbFaultProxy(
     res.end(body);
   };
 
-  const server = http.createServer((req, res) => {
-    const operation = operationOf(req);
-    const { operations } = faults.dynamodb;
-    const eligible = operations.length === 0 || operations.includes(operation);
-    if (eligible && hits(faults, faults.dynamodb.failRate)) {
-      // Read (and drop) the request first, so the client sees a normal response.
-      req.resume();
-      req.on('end', () => fail(res, operation));
-      return;
+  const cancel = (res: ServerResponse, body: string) => {
+    let items = 0;
+    try {
+      const request = JSON.parse(body) as { TransactItems?: unknown[] };
+      items = Array.isArray(request.TransactItems) ? request.TransactItems.length : 0;
+    } catch {
+      items = 0;
     }
-    const forward = http.request(
-      {
-        agent,
-        host: target.hostname,
-        port: target.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, host: target.host },
-      },
-      (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
-      },
-    );
-    forward.on('error', () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
+    const cancelled = Math.min(items - 1, Math.floor(faults.random() * items));
+    failures.TransactWriteItems = (failures.TransactWriteItems ?? 0) + 1;
+    const text = transactionCanceledBody(items, cancelled, faults.dynamodb.cancellationCode);
+    res.writeHead(400, {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amzn-requestid': `fault-${Date.now().toString(36)}`,
+      'content-length': Buffer.byteLength(text),
     });
-    req.pipe(forward);
-  });
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://${host}:${port}`,
-    failures,
-    stop: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      agent.destroy();
-    },
+    res.end(text);
   };
+
+  const proxy = await startProxyServer(
+    (req, res) => {
+      const operation = operationOf(req);
+      const { operations } = faults.dynamodb;
+      const eligible = operations.length === 0 || operations.includes(operation);
+      if (eligible && hits(faults, faults.dynamodb.failRate)) {
+        // Read (and drop) the request first, so the client sees a normal response.
+        req.resume();
+        req.on('end', () => fail(res, operation));
+        return;
+      }
+      if (operation === 'TransactWriteItems' && hits(faults, faults.dynamodb.transactionConflictRate)) {
+        void readBody(req).then((body) => cancel(res, body.toString('utf8')));
+        return;
+      }
+      const forward = http.request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: target.host },
+        },
+        (upstreamRes) => {
+          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+          upstreamRes.pipe(res);
+        },
+      );
+      forward.on('error', () => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      });
+      req.pipe(forward);
+    },
+    agent,
+    host,
+  );
+  return { endpoint: proxy.endpoint, failures, stop: proxy.stop };
 }

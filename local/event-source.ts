@@ -13,6 +13,12 @@
  * come back, are held (in order of first receipt, which is the group's order; the emulator's
  * SequenceNumbers are not monotonic) until those are deleted or dead-lettered. Held messages
  * stay in flight in SQS; if one outlives the visibility timeout it comes back and is merged.
+ *
+ * The function may shorten a failed record's visibility (ChangeMessageVisibility) to retry it
+ * sooner: such a record comes back early and its group flows on; with the in-process emulator
+ * the event source also learns of the change (QueueHints.onVisibilityChanged), so a record
+ * dead-lettered at its shortened visibility releases its group at once, not a queue
+ * VisibilityTimeout later.
  */
 import {
   DeleteMessageBatchCommand,
@@ -58,6 +64,7 @@ interface Held {
 
 interface Away {
   order: number;
+  receiptHandle: string;
   /** When its visibility timeout ends (it is visible again, or dead-lettered). */
   expiresAt: number;
   deadLetter: boolean;
@@ -70,6 +77,9 @@ interface Group {
   inFlight: boolean;
 }
 
+/** Back-off between retries of a throttled batch: doubling from this, up to the maximum. */
+const THROTTLE_BACKOFF_MS = 200;
+const THROTTLE_BACKOFF_MAX_MS = 5000;
 /** Messages held locally before polling pauses. */
 const MAX_HELD = 2000;
 /** How long after its visibility timeout a dead-lettered message no longer blocks its group. */
@@ -91,6 +101,15 @@ const IDLE_POLL_MS = 50;
 export interface QueueHints {
   visibleMessages(queueUrl: string): number | undefined;
   onMessagesSent(listener: () => void): () => void;
+  /** Visibility changes SQS accepted (by anyone: the function shortens failed records' visibility). */
+  onVisibilityChanged?(
+    listener: (change: {
+      queueUrl: string;
+      receiptHandle: string;
+      visibilityTimeoutSeconds: number;
+      at: number;
+    }) => void,
+  ): () => void;
 }
 
 export class SqsEventSource {
@@ -103,7 +122,11 @@ export class SqsEventSource {
   private inFlight = 0;
   private running = false;
   private loops: Promise<void>[] = [];
-  private unsubscribe?: () => void;
+  private unsubscribe: (() => void)[] = [];
+  /** Receipt handles of the records in running batches and of the away ones → their message ids. */
+  private readonly handles = new Map<string, string>();
+  /** When a record in a running batch becomes visible again, if its visibility was changed meanwhile. */
+  private readonly changedExpiry = new Map<string, number>();
   /** Messages asked for by receives in flight (so pollers do not ask for the same ones). */
   private claimed = 0;
   /** Receives are taken in the order they were sent: the emulator hands out older messages first. */
@@ -113,14 +136,21 @@ export class SqsEventSource {
 
   start(): void {
     this.running = true;
-    this.unsubscribe = this.options.hints?.onMessagesSent(() => this.wake());
+    const { hints } = this.options;
+    if (hints) this.unsubscribe.push(hints.onMessagesSent(() => this.wake()));
+    const visibility = hints?.onVisibilityChanged?.((change) => {
+      if (change.queueUrl === this.options.queueUrl) {
+        this.visibilityChanged(change.receiptHandle, change.at + change.visibilityTimeoutSeconds * 1000);
+      }
+    });
+    if (visibility) this.unsubscribe.push(visibility);
     // Without hints each empty receive costs a request, so one poller keeps idle traffic low.
     this.loops = Array.from({ length: this.options.hints ? POLLERS : 1 }, () => this.poll());
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.unsubscribe?.();
+    for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
     this.abort.abort();
     this.wake();
     await Promise.all(this.loops);
@@ -175,6 +205,9 @@ export class SqsEventSource {
       }
       const wanted = this.wanted();
       if (wanted <= 0) {
+        // Nothing to receive: groups may still be due to go (a failed record dead-lettered).
+        this.sweep(Date.now());
+        this.pump();
         await this.pause(IDLE_POLL_MS);
         continue;
       }
@@ -230,9 +263,27 @@ export class SqsEventSource {
     return group;
   }
 
+  /** A record's visibility was changed: it comes back (or is dead-lettered) at `expiresAt`. */
+  private visibilityChanged(receiptHandle: string, expiresAt: number): void {
+    const id = this.handles.get(receiptHandle);
+    if (id === undefined) return;
+    for (const group of this.groups.values()) {
+      const away = group.away.get(id);
+      if (away?.receiptHandle === receiptHandle) {
+        away.expiresAt = expiresAt;
+        this.sweep(Date.now());
+        this.pump();
+        return;
+      }
+    }
+    this.changedExpiry.set(receiptHandle, expiresAt);
+  }
+
   private receive(message: Message, now: number): void {
     const id = message.MessageId as string;
     const group = this.group(message.Attributes?.MessageGroupId ?? id);
+    const away = group.away.get(id);
+    if (away) this.handles.delete(away.receiptHandle);
     group.away.delete(id);
     let order = this.orders.get(id);
     if (order === undefined) {
@@ -251,6 +302,7 @@ export class SqsEventSource {
         const lost = now >= away.expiresAt + lostAfterMs;
         if (!dead && !lost) continue;
         group.away.delete(id);
+        this.handles.delete(away.receiptHandle);
         this.orders.delete(id);
         if (lost && !dead)
           this.options.log(`event source: ${id} (${groupId}) did not come back; releasing its group`);
@@ -338,15 +390,27 @@ export class SqsEventSource {
     const { trigger, maxReceiveCount } = this.options;
     const records = batch.map(({ held }) => this.toRecord(held.message));
     const ids = records.map((r) => r.messageId);
-    const outcome = await this.options.invoke({ Records: records });
+    for (const r of records) this.handles.set(r.receiptHandle, r.messageId);
+    const outcome = await this.invokeWithThrottleRetries(records, batch);
     const failed = this.failures(outcome, ids);
     const toDelete: { id: string; receiptHandle: string }[] = [];
     let deadLettered = 0;
+    let sooner = 0;
     for (const { group, held } of batch) {
       const id = held.message.MessageId as string;
+      const receiptHandle = held.message.ReceiptHandle as string;
+      const changedExpiry = this.changedExpiry.get(receiptHandle);
+      this.changedExpiry.delete(receiptHandle);
       if (!failed.has(id)) {
-        toDelete.push({ id, receiptHandle: held.message.ReceiptHandle as string });
+        this.handles.delete(receiptHandle);
+        toDelete.push({ id, receiptHandle });
         this.orders.delete(id);
+        continue;
+      }
+      if (changedExpiry !== undefined) sooner++;
+      if (group.held.has(id)) {
+        // Its visibility was cut short while the batch ran, and it has been received again already.
+        this.handles.delete(receiptHandle);
         continue;
       }
       const receives = Number(held.message.Attributes?.ApproximateReceiveCount ?? 1);
@@ -354,7 +418,8 @@ export class SqsEventSource {
       if (deadLetter) deadLettered++;
       group.away.set(id, {
         order: held.order,
-        expiresAt: held.receivedAt + this.options.visibilityTimeoutSeconds * 1000,
+        receiptHandle,
+        expiresAt: changedExpiry ?? held.receivedAt + this.options.visibilityTimeoutSeconds * 1000,
         deadLetter,
       });
     }
@@ -370,6 +435,7 @@ export class SqsEventSource {
     const retry =
       failed.size > 0
         ? `; ${failed.size - deadLettered} back in ${this.options.visibilityTimeoutSeconds} s` +
+          (sooner > 0 ? ` (${sooner} sooner: visibility changed)` : '') +
           (deadLettered > 0
             ? `, ${deadLettered} to the dead-letter queue (maxReceiveCount ${maxReceiveCount})`
             : '')
@@ -384,6 +450,38 @@ export class SqsEventSource {
       this.options.log(line);
     }
     await this.delete(toDelete);
+  }
+
+  /**
+   * Invokes the function; when Lambda throttles it (reserved concurrency reached), retries the
+   * same batch with growing back-off, as Lambda's pollers do, until the records' visibility
+   * timeout would run out first: then they are left to come back from the queue.
+   */
+  private async invokeWithThrottleRetries(
+    records: SqsRecord[],
+    batch: { held: Held }[],
+  ): Promise<InvokeOutcome> {
+    const visibleAgainAt =
+      Math.min(...batch.map(({ held }) => held.receivedAt)) + this.options.visibilityTimeoutSeconds * 1000;
+    let backoff = THROTTLE_BACKOFF_MS;
+    for (;;) {
+      const outcome = await this.options.invoke({ Records: records });
+      if (!outcome.throttled || !this.running || Date.now() + backoff >= visibleAgainAt) return outcome;
+      this.options.log(
+        `event source: ${this.options.trigger.functionId} throttled (reserved concurrency); ` +
+          `retrying a batch of ${records.length} in ${backoff} ms`,
+      );
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.abort.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, backoff);
+        this.abort.signal.addEventListener('abort', done, { once: true });
+      });
+      backoff = Math.min(backoff * 2, THROTTLE_BACKOFF_MAX_MS);
+    }
   }
 
   private async delete(entries: { id: string; receiptHandle: string }[]): Promise<void> {

@@ -42,6 +42,41 @@ export interface FaultSwitches {
     throttleType: 'ThrottlingException' | 'ProvisionedThroughputExceededException';
     /** Only these operations (e.g. ['TransactWriteItems', 'Query']); empty = every operation. */
     operations: string[];
+    /**
+     * Share (0..1) of TransactWriteItems requests cancelled as DynamoDB cancels a transaction
+     * that collides with another or is throttled: 400 TransactionCanceledException whose
+     * CancellationReasons has one entry per item, `cancellationCode` for one of them and
+     * `None` for the others. Not forwarded (nothing is written); SDK v3 does not retry it.
+     */
+    transactionConflictRate: number;
+    /** The reason code of the cancelled item: TransactionConflict (default) or ThrottlingError. */
+    cancellationCode: 'TransactionConflict' | 'ThrottlingError';
+  };
+  sqs: {
+    /**
+     * Share (0..1) of the functions' SQS requests refused with `failStatus`, not forwarded
+     * (nothing is queued). Takes effect only when `sqs` was given at start: that puts the
+     * fault proxy (local/sqs-fault-proxy.ts) between the functions and SQS.
+     */
+    failRate: number;
+    /**
+     * Share (0..1) of requests forwarded (SQS accepts them: the messages are queued) and then
+     * answered with `failStatus` instead of SQS's answer: the caller cannot tell, and the SDK
+     * retries (a FIFO queue drops the retry as a duplicate within 5 minutes).
+     */
+    ambiguousRate: number;
+    /** Share (0..1) of requests forwarded (SQS accepts them) and never answered: the client's timeout decides. */
+    hangRate: number;
+    /** 500 (InternalError) or 503 (ServiceUnavailable), in SQS's JSON error shape. */
+    failStatus: number;
+    /**
+     * Share (0..1) of SendMessageBatch entries refused inside a 200 answer (`Failed`, code
+     * InternalError, SenderFault false), as SQS does now and then; the others are sent. The
+     * SDK does not retry them: the caller must.
+     */
+    entryFailRate: number;
+    /** Only these operations (e.g. ['SendMessageBatch']); empty = every operation. */
+    operations: string[];
   };
   /** The random source deciding which requests a rate hits (tests may make it deterministic). */
   random: () => number;
@@ -53,6 +88,8 @@ export type FaultSettings = {
   disconnect?: Partial<FaultSwitches['disconnect']>;
   /** Given (even `{}`) = the functions reach DynamoDB through the fault proxy. */
   dynamodb?: Partial<FaultSwitches['dynamodb']>;
+  /** Given (even `{}`) = the functions reach SQS through the fault proxy. */
+  sqs?: Partial<FaultSwitches['sqs']>;
   random?: () => number;
 };
 
@@ -73,10 +110,30 @@ export function createFaults(settings: FaultSettings = {}): FaultSwitches {
       failStatus: 400,
       throttleType: 'ThrottlingException',
       operations: [],
+      transactionConflictRate: 0,
+      cancellationCode: 'TransactionConflict',
       ...settings.dynamodb,
+    },
+    sqs: {
+      failRate: 0,
+      ambiguousRate: 0,
+      hangRate: 0,
+      failStatus: 500,
+      entryFailRate: 0,
+      operations: [],
+      ...settings.sqs,
     },
     random: settings.random ?? Math.random,
   };
+}
+
+/**
+ * A deterministic random source (for `random`): the next `n` draws hit any rate above 0,
+ * every later one misses any rate below 0.99. "Fail the first n requests, then recover."
+ */
+export function hitsFirst(n: number): () => number {
+  let left = n;
+  return () => (left-- > 0 ? 0 : 0.99);
 }
 
 /** True for a share `rate` of calls. */
@@ -84,15 +141,17 @@ export function hits(faults: FaultSwitches, rate: number): boolean {
   return rate > 0 && faults.random() < rate;
 }
 
-export function faultsActive(faults: FaultSwitches): boolean {
-  const c = faults.connections;
-  return (
-    c.failRate > 0 ||
-    c.delayMs > 0 ||
-    c.hangRate > 0 ||
-    c.failConnectionIds.length > 0 ||
-    faults.fanout.crashRate > 0 ||
-    faults.disconnect.lostRate > 0 ||
-    faults.dynamodb.failRate > 0
-  );
+/** The switches that differ from their defaults, as `section.switch=value` (for the CLI banner). */
+export function activeFaults(faults: FaultSwitches): string[] {
+  const defaults = createFaults() as unknown as Record<string, Record<string, unknown>>;
+  const active: string[] = [];
+  for (const [section, switches] of Object.entries(faults)) {
+    if (typeof switches !== 'object' || switches === null) continue;
+    for (const [name, value] of Object.entries(switches as Record<string, unknown>)) {
+      if (JSON.stringify(value) !== JSON.stringify(defaults[section]?.[name])) {
+        active.push(`${section}.${name}=${JSON.stringify(value)}`);
+      }
+    }
+  }
+  return active;
 }

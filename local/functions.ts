@@ -1,15 +1,23 @@
 /**
- * Runs the template's functions locally, Docker-free: each function's entry point is bundled
- * with esbuild using the template's BuildProperties (format, target, sourcemap, minify,
- * External `@aws-sdk/*` resolved from the repository's node_modules, as the SDK layer
- * provides it in AWS), then loaded into its own worker thread, the local "sandbox": its own
- * `process.env` (the function's environment only), its own module state (cold start), a
- * heap limit of MemorySize, and the function's Timeout. A crash or timeout discards the
- * sandbox and the next invocation starts a fresh one, as Lambda does.
+ * Runs the template's functions locally, Docker-free, as Lambda runs them: each function's entry
+ * point is bundled with esbuild using the template's BuildProperties (format, target, sourcemap,
+ * minify, External `@aws-sdk/*` resolved from the repository's node_modules, as the SDK layer
+ * provides it in AWS) and runs in worker threads, the local "sandboxes" (execution
+ * environments): each has its own `process.env` (the function's environment only), its own
+ * module state and cold start, a heap limit of MemorySize, and runs one invocation at a time.
  *
- * `start` only builds; sandboxes start on `warm()` or on a function's first invocation.
+ * Scaling as in Lambda: an invocation takes a free warm sandbox, or starts a new one (paying its
+ * own init) while the function runs fewer than its concurrency limit. The limit is the
+ * template's ReservedConcurrentExecutions when set, and then invocations beyond it are
+ * throttled (TooManyRequestsException, `throttled` on the outcome) as Lambda throttles them;
+ * without it the limit is a local default (`defaultConcurrency`, 10) and invocations beyond it
+ * wait for a sandbox (the machine's limit, not AWS's, which would scale on). At its Timeout an
+ * invocation's sandbox is terminated at once (nothing of the invocation runs after it), and
+ * a crash costs only that sandbox; the next invocation starts a fresh one.
+ *
+ * `start` only builds; sandboxes start on `warm()` (one per function) or on demand.
  * With `watch`, esbuild rebuilds on source changes and the functions whose bundle changed
- * get a fresh sandbox for their next invocation: edits take effect without a restart.
+ * start fresh sandboxes for their next invocations: edits take effect without a restart.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -34,7 +42,28 @@ export type InvokeOutcome = {
   durationMs: number;
   /** Set on a cold start (the invocation waited for its sandbox's init): how long init took. */
   initMs?: number;
+  /** Lambda refused the invocation: the function was at its reserved concurrency. Nothing ran. */
+  throttled?: true;
 } & ({ ok: true; result: unknown } | { ok: false; error: FunctionError });
+
+export interface InvokeOptions {
+  /** Fault switch: the sandbox running this invocation is killed this long into it. */
+  crashAfterMs?: number;
+}
+
+/** What a function's sandboxes have done so far (for tests and the log). */
+export interface FunctionStats {
+  /** The most invocations that ran at once. */
+  peakConcurrency: number;
+  /** Sandboxes started (each paid its own init). */
+  coldStarts: number;
+  /** Invocations refused at the reserved concurrency. */
+  throttles: number;
+  /** Sandboxes alive now (warm or busy). */
+  sandboxes: number;
+  /** Invocations running now (cold starts included). */
+  busy: number;
+}
 
 export interface LocalFunctionsOptions {
   functions: FunctionModel[];
@@ -47,25 +76,40 @@ export interface LocalFunctionsOptions {
   log?: (line: string) => void;
   /** Each line a function prints on stdout/stderr. */
   output?: (functionId: string, line: string) => void;
+  /**
+   * Most sandboxes of a function without ReservedConcurrentExecutions (default 10); further
+   * invocations wait for one (Lambda would scale on: this is the machine's limit).
+   */
+  defaultConcurrency?: number;
+  /** Shorter (or longer) Timeouts than the template's, in seconds, by function logical id. */
+  timeouts?: Record<string, number>;
 }
 
+export const DEFAULT_CONCURRENCY = 10;
 const INIT_TIMEOUT_MS = 10_000;
 
 const fail = (errorType: string, errorMessage: string): FunctionError => ({ errorType, errorMessage });
 
-/** One worker thread: a warm Lambda execution environment for one function. */
+type Reply = FromWorker & { type: 'result' };
+
+/** One worker thread: a Lambda execution environment for one function, one invocation at a time. */
 class Sandbox {
   readonly worker: Worker;
   readonly ready: Promise<{ ok: true; initMs: number } | { ok: false; error: FunctionError }>;
-  private readonly pending = new Map<number, (message: FromWorker & { type: 'result' }) => void>();
+  private pending?: { id: number; reply: (message: Reply) => void };
   private nextId = 1;
   private crash?: FunctionError;
-  private retiring = false;
   exited = false;
   /** Init finished (a warm sandbox); an invocation that has to wait for init is a cold start. */
   initialized = false;
 
-  constructor(spec: FunctionSpec, handlerFile: string, runtimeFile: string, output: (line: string) => void) {
+  constructor(
+    spec: FunctionSpec,
+    handlerFile: string,
+    runtimeFile: string,
+    output: (line: string) => void,
+    readonly generation: number,
+  ) {
     const data: WorkerData = {
       handlerFile,
       exportName: spec.model.exportName,
@@ -106,14 +150,13 @@ class Sandbox {
         if (message.type === 'init') {
           this.initialized = message.ok;
           settle(message.ok ? { ok: true, initMs: message.initMs } : message);
-        } else this.pending.get(message.id)?.(message);
+        } else if (this.pending?.id === message.id) this.pending.reply(message);
       });
       this.worker.once('exit', (code) => {
         this.exited = true;
         const error = this.crash ?? fail('Runtime.ExitError', `Runtime exited with exit code ${code}`);
         settle({ ok: false, error });
-        for (const [id, reply] of this.pending) reply({ type: 'result', id, ok: false, error });
-        this.pending.clear();
+        this.pending?.reply({ type: 'result', id: this.pending.id, ok: false, error });
       });
     });
     this.worker.on('error', (error) => {
@@ -122,13 +165,10 @@ class Sandbox {
     });
   }
 
-  invoke(
-    event: unknown,
-    requestId: string,
-    deadline: number,
-  ): { id: number; done: Promise<FromWorker & { type: 'result' }> } {
+  /** Runs one invocation (the sandbox must be free). */
+  run(event: unknown, requestId: string, deadline: number): Promise<Reply> {
     const id = this.nextId++;
-    const done = new Promise<FromWorker & { type: 'result' }>((resolve) => {
+    return new Promise<Reply>((resolve) => {
       if (this.exited) {
         resolve({
           type: 'result',
@@ -138,37 +178,33 @@ class Sandbox {
         });
         return;
       }
-      this.pending.set(id, (message) => {
-        this.pending.delete(id);
-        resolve(message);
-        if (this.retiring && this.pending.size === 0) void this.terminate();
-      });
+      this.pending = {
+        id,
+        reply: (message) => {
+          this.pending = undefined;
+          resolve(message);
+        },
+      };
       const message: ToWorker = { type: 'invoke', id, requestId, event, deadline };
       this.worker.postMessage(message);
     });
-    return { id, done };
   }
 
-  /** Forgets an invocation that timed out: its sandbox is being retired anyway. */
-  abandon(id: number): void {
-    this.pending.delete(id);
-    if (this.retiring && this.pending.size === 0) void this.terminate();
-  }
-
-  /** No new work; terminated once the invocations still running have finished. */
-  retire(): void {
-    this.retiring = true;
-    if (this.pending.size === 0) void this.terminate();
-  }
-
+  /** Terminates the worker now: whatever it was running stops mid-way. */
   async terminate(): Promise<void> {
     if (!this.exited) await this.worker.terminate();
   }
 }
 
+/** A function's sandboxes: reused while warm, started on demand up to the concurrency limit. */
 class FunctionHost {
-  private current?: Sandbox;
+  private readonly idle: Sandbox[] = [];
   private readonly all = new Set<Sandbox>();
+  private readonly waiting: (() => void)[] = [];
+  private running = 0;
+  private generation = 0;
+  private stopped = false;
+  readonly counts = { peakConcurrency: 0, coldStarts: 0, throttles: 0 };
 
   constructor(
     readonly model: FunctionModel,
@@ -176,65 +212,122 @@ class FunctionHost {
     private readonly handlerFile: string,
     private readonly runtimeFile: string,
     private readonly output: (line: string) => void,
+    /** How many invocations may run at once; `throttle`: refuse beyond it (reserved concurrency). */
+    private readonly limit: { max: number; throttle: boolean },
+    private readonly timeoutSeconds: number,
   ) {}
 
-  sandbox(): Sandbox {
-    if (!this.current || this.current.exited) {
-      const spec = { model: this.model, ...this.configure(this.model) };
-      const sandbox = new Sandbox(spec, this.handlerFile, this.runtimeFile, this.output);
-      this.all.add(sandbox);
-      sandbox.worker.once('exit', () => this.all.delete(sandbox));
-      this.current = sandbox;
+  get stats(): FunctionStats {
+    return { ...this.counts, sandboxes: [...this.all].filter((s) => !s.exited).length, busy: this.running };
+  }
+
+  private start(): Sandbox {
+    const spec = { model: this.model, ...this.configure(this.model) };
+    const sandbox = new Sandbox(spec, this.handlerFile, this.runtimeFile, this.output, this.generation);
+    this.all.add(sandbox);
+    sandbox.worker.once('exit', () => this.all.delete(sandbox));
+    this.counts.coldStarts++;
+    return sandbox;
+  }
+
+  /** A free sandbox for one invocation: a warm one, a new one, or none (throttled). */
+  private async acquire(): Promise<Sandbox | 'throttled' | 'stopped'> {
+    for (;;) {
+      if (this.stopped) return 'stopped';
+      let warm = this.idle.pop();
+      while (warm && (warm.exited || warm.generation !== this.generation)) {
+        void warm.terminate();
+        warm = this.idle.pop();
+      }
+      if (warm || this.running < this.limit.max) {
+        const sandbox = warm ?? this.start(); // start() throws when the function cannot be configured
+        this.running++;
+        this.counts.peakConcurrency = Math.max(this.counts.peakConcurrency, this.running);
+        return sandbox;
+      }
+      if (this.limit.throttle) return 'throttled';
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
-    return this.current;
   }
 
-  /** The next invocation gets a fresh sandbox (cold start); the old one finishes its work. */
+  private release(sandbox: Sandbox): void {
+    this.running--;
+    if (sandbox.exited || sandbox.generation !== this.generation || this.stopped) void sandbox.terminate();
+    else this.idle.push(sandbox);
+    this.waiting.shift()?.();
+  }
+
+  /** The next invocations get fresh sandboxes (cold starts); busy ones finish their invocation first. */
   recycle(): void {
-    this.current?.retire();
-    this.current = undefined;
+    this.generation++;
+    for (const sandbox of this.idle.splice(0)) void sandbox.terminate();
   }
 
-  /** Fault switch: the sandbox dies now, failing every invocation running in it. */
-  crash(): void {
-    void this.current?.terminate();
-    this.current = undefined;
-  }
-
-  async invoke(event: unknown): Promise<InvokeOutcome> {
+  async invoke(event: unknown, options: InvokeOptions = {}): Promise<InvokeOutcome> {
     const requestId = randomUUID();
     const started = Date.now();
-    const sandbox = this.sandbox();
-    const cold = !sandbox.initialized;
-    const init = await sandbox.ready;
-    const initMs = cold && init.ok ? { initMs: init.initMs } : {};
-    if (!init.ok) {
-      if (this.current === sandbox) this.recycle();
-      return { ok: false, error: init.error, requestId, durationMs: Date.now() - started };
+    const sandbox = await this.acquire();
+    if (sandbox === 'throttled' || sandbox === 'stopped') {
+      if (sandbox === 'throttled') this.counts.throttles++;
+      const error =
+        sandbox === 'throttled'
+          ? fail('TooManyRequestsException', 'Rate Exceeded.')
+          : fail('Runtime.ExitError', 'The local stack is stopping');
+      return {
+        ok: false,
+        error,
+        requestId,
+        durationMs: Date.now() - started,
+        ...(sandbox === 'throttled' ? { throttled: true as const } : {}),
+      };
     }
-    const timeoutMs = this.model.timeoutSeconds * 1000;
-    const { id, done } = sandbox.invoke(event, requestId, Date.now() + timeoutMs);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const message = await Promise.race([done, timedOut]);
-    clearTimeout(timer);
-    const durationMs = Date.now() - started;
-    if (message === 'timeout') {
-      sandbox.abandon(id);
-      if (this.current === sandbox) this.recycle();
-      const seconds = this.model.timeoutSeconds.toFixed(2);
-      const error = fail('Sandbox.Timedout', `Task timed out after ${seconds} seconds`);
-      return { ok: false, error, requestId, durationMs, ...initMs };
+    try {
+      const cold = !sandbox.initialized;
+      const init = await sandbox.ready;
+      const initMs = cold && init.ok ? { initMs: init.initMs } : {};
+      if (!init.ok) {
+        void sandbox.terminate();
+        return { ok: false, error: init.error, requestId, durationMs: Date.now() - started };
+      }
+      const timeoutMs = this.timeoutSeconds * 1000;
+      const done = sandbox.run(event, requestId, Date.now() + timeoutMs);
+      const timers: NodeJS.Timeout[] = [];
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timers.push(setTimeout(() => resolve('timeout'), timeoutMs));
+      });
+      if (options.crashAfterMs !== undefined) {
+        timers.push(setTimeout(() => void sandbox.terminate(), options.crashAfterMs));
+      }
+      const message = await Promise.race([done, timedOut]);
+      for (const timer of timers) clearTimeout(timer);
+      const durationMs = Date.now() - started;
+      if (message === 'timeout') {
+        // As Lambda does at the Timeout: the environment is stopped, whatever it was doing.
+        await sandbox.terminate();
+        const seconds = this.timeoutSeconds.toFixed(2);
+        const error = fail('Sandbox.Timedout', `Task timed out after ${seconds} seconds`);
+        return { ok: false, error, requestId, durationMs, ...initMs };
+      }
+      if (!message.ok) return { ok: false, error: message.error, requestId, durationMs, ...initMs };
+      return { ok: true, result: JSON.parse(message.payload) as unknown, requestId, durationMs, ...initMs };
+    } finally {
+      this.release(sandbox);
     }
-    if (!message.ok) return { ok: false, error: message.error, requestId, durationMs, ...initMs };
-    return { ok: true, result: JSON.parse(message.payload) as unknown, requestId, durationMs, ...initMs };
+  }
+
+  /** Starts one sandbox ahead of the first invocation (when none is warm). */
+  async warm(): Promise<void> {
+    if (this.idle.length > 0 || this.running > 0 || this.limit.max === 0) return;
+    const sandbox = this.start();
+    this.idle.push(sandbox);
+    await sandbox.ready;
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    for (const wake of this.waiting.splice(0)) wake();
     await Promise.all([...this.all].map((sandbox) => sandbox.terminate()));
-    this.current = undefined;
+    this.idle.length = 0;
   }
 }
 
@@ -270,14 +363,37 @@ export class LocalFunctions {
     const hashes = new Map<string, string>();
     const outDir = path.join(buildDir, 'functions');
     const fileOf = (id: string) => path.join(outDir, `${id}.js`);
+    const timeouts = options.timeouts ?? {};
+    for (const [id, seconds] of Object.entries(timeouts)) {
+      if (!options.functions.some((m) => m.logicalId === id))
+        throw new Error(`functionTimeouts: no function ${id}`);
+      if (!(seconds > 0)) throw new Error(`functionTimeouts.${id}: not a positive number of seconds`);
+    }
+    const defaultConcurrency = options.defaultConcurrency ?? DEFAULT_CONCURRENCY;
+    if (!Number.isInteger(defaultConcurrency) || defaultConcurrency < 1) {
+      throw new Error(`defaultConcurrency: not a positive integer (${defaultConcurrency})`);
+    }
     for (const model of options.functions) {
       if (model.build.format !== 'cjs') {
         throw new Error(`${model.logicalId}: only BuildProperties Format cjs runs locally`);
       }
       const id = model.logicalId;
+      const reserved = model.reservedConcurrency;
+      const limit =
+        reserved === undefined
+          ? { max: defaultConcurrency, throttle: false }
+          : { max: reserved, throttle: true };
       hosts.set(
         id,
-        new FunctionHost(model, options.configure, fileOf(id), runtimeFile, (line) => output(id, line)),
+        new FunctionHost(
+          model,
+          options.configure,
+          fileOf(id),
+          runtimeFile,
+          (line) => output(id, line),
+          limit,
+          timeouts[id] ?? model.timeoutSeconds,
+        ),
       );
     }
 
@@ -341,23 +457,29 @@ export class LocalFunctions {
     return this.hosts.has(logicalId);
   }
 
-  invoke(logicalId: string, event: unknown): Promise<InvokeOutcome> {
+  /**
+   * Invokes the function as Lambda would: in a free warm sandbox, a new one (cold start), or
+   * throttled / queued at the function's concurrency limit.
+   */
+  invoke(logicalId: string, event: unknown, options?: InvokeOptions): Promise<InvokeOutcome> {
     const host = this.hosts.get(logicalId);
     if (!host) throw new Error(`No local function ${logicalId}`);
-    return host.invoke(event);
+    return host.invoke(event, options);
   }
 
-  /** Fault switch: kills the function's current sandbox (every running invocation fails). */
-  crash(logicalId: string): void {
-    this.hosts.get(logicalId)?.crash();
+  /** What the function's sandboxes have done so far. */
+  stats(logicalId: string): FunctionStats {
+    const host = this.hosts.get(logicalId);
+    if (!host) throw new Error(`No local function ${logicalId}`);
+    return host.stats;
   }
 
   /**
-   * Starts every function's sandbox and waits for their init, so the first requests do not
+   * Starts one sandbox per function and waits for their init, so the first requests do not
    * pay for all the cold starts. Call once `configure` can answer (endpoints known).
    */
   async warm(): Promise<void> {
-    await Promise.all([...this.hosts.values()].map((host) => host.sandbox().ready));
+    await Promise.all([...this.hosts.values()].map((host) => host.warm()));
   }
 
   async stop(): Promise<void> {

@@ -13,9 +13,9 @@
  * 128 KB with 1009; @connections messages over 32 KB go out in 32 KB frames. `$disconnect` runs on client close, abrupt drop, the idle timeout, the
  * maximum connection duration and @connections DELETE.
  *
- * One deliberate difference: frames of one connection are handled one at a time, in order
- * (API Gateway may invoke concurrently), which makes local runs and tests deterministic;
- * `frameOrdering: 'concurrent'` turns that off.
+ * Frames of one connection are handled concurrently, as API Gateway handles them (a slow
+ * route does not hold the next frame back); `frameOrdering: 'serial'` handles them one at a
+ * time, in order, for a run that must not race.
  */
 import { createServer, type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,6 +40,7 @@ import { invocationLines, type LogSink } from './invocation-log';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './local-resources';
 import { serveStatic } from './static-files';
 import type { RouteModel, TemplateModel } from './template-model';
+import { invalidUpgrade } from './upgrade-request';
 
 export interface FunctionInvoker {
   invoke(logicalId: string, event: unknown): Promise<InvokeOutcome>;
@@ -57,6 +58,7 @@ export interface GatewayOptions {
   log: LogSink;
   /** Folder served at / (the web client's build). */
   webRoot: string;
+  /** Frames of one connection concurrently, as API Gateway (default), or one at a time. */
   frameOrdering?: 'serial' | 'concurrent';
 }
 
@@ -66,7 +68,7 @@ interface LiveConnection {
   lastActiveAt: number;
   idleTimer: NodeJS.Timeout;
   maxTimer: NodeJS.Timeout;
-  /** Frames of this connection run one after another on this chain. */
+  /** With serial frames, this connection's frames run one after another on this chain. */
   chain: Promise<void>;
   /** Set when the gateway closes the connection (idle, max duration, DELETE, limits). */
   closing?: { code: number; reason: string };
@@ -119,6 +121,13 @@ export function selectRouteKey(expression: string, body: string): string | undef
     : undefined;
 }
 
+const ERROR_TYPES: Record<number, string> = {
+  400: 'BadRequestException',
+  401: 'UnauthorizedException',
+  403: 'ForbiddenException',
+  404: 'NotFoundException',
+};
+
 function refuse(socket: Duplex, status: number, message: string | null): void {
   if (socket.destroyed) return;
   const body = JSON.stringify({ message });
@@ -127,7 +136,7 @@ function refuse(socket: Duplex, status: number, message: string | null): void {
       'Content-Type: application/json\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       `x-amzn-RequestId: ${apiGatewayId()}\r\n` +
-      `x-amzn-ErrorType: ${status === 401 ? 'UnauthorizedException' : status === 403 ? 'ForbiddenException' : 'InternalServerErrorException'}\r\n` +
+      `x-amzn-ErrorType: ${ERROR_TYPES[status] ?? 'InternalServerErrorException'}\r\n` +
       'Connection: close\r\n\r\n' +
       body,
     () => socket.destroy(),
@@ -146,8 +155,12 @@ export class Gateway {
   private readonly live = new Map<string, LiveConnection>();
   private readonly routes: Map<string, RouteModel>;
   private readonly pending = new Set<Promise<unknown>>();
+  /** Sockets of handshakes not (yet) handed to ws: answered, destroyed or accepted, never left open. */
   private readonly handshakes = new Set<Duplex>();
   private stopping = false;
+  /** Handshakes wait for this: the stack opens the gateway once everything behind it is ready. */
+  private readonly opened: Promise<boolean>;
+  private openGate: (open: boolean) => void = () => undefined;
   port = 0;
 
   private constructor(private readonly options: GatewayOptions) {
@@ -176,10 +189,20 @@ export class Gateway {
       if (serveStatic(options.webRoot, req, res, url.pathname)) return;
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found\n');
     });
+    this.opened = new Promise((resolve) => {
+      this.openGate = resolve;
+    });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.handshakes.add(socket);
       socket.on('error', () => undefined);
-      this.track(this.upgrade(req, socket, head).finally(() => this.handshakes.delete(socket)));
+      socket.once('close', () => this.handshakes.delete(socket));
+      this.track(
+        this.upgrade(req, socket, head).catch((error: unknown) => {
+          // Never leave a handshake unanswered.
+          this.options.log(`gateway error in a handshake: ${(error as Error).stack}`);
+          refuse(socket, 500, null);
+        }),
+      );
     });
   }
 
@@ -194,6 +217,15 @@ export class Gateway {
     });
     gateway.port = (gateway.server.address() as AddressInfo).port;
     return gateway;
+  }
+
+  /**
+   * Lets handshakes through: until then they wait (a client that connects while the stack
+   * starts is answered once it is ready, never left hanging), and are refused with 503 if
+   * the stack stops first.
+   */
+  open(): void {
+    this.openGate(true);
   }
 
   /** Ids of the open connections. */
@@ -249,7 +281,20 @@ export class Gateway {
     const url = new URL(req.url ?? '/', 'http://local');
     if (!['/', `/${stageName}`, `/${stageName}/`].includes(url.pathname))
       return refuse(socket, 404, 'Not Found');
-    if (this.stopping) return refuse(socket, 503, 'Service Unavailable');
+    // A malformed handshake is refused before any function runs (no records, no $disconnect owed).
+    const invalid = invalidUpgrade(req);
+    if (invalid) {
+      for (const line of invocationLines({
+        label: 'handshake',
+        functionId: '-',
+        status: invalid.status,
+        detail: `${invalid.message}; no function ran`,
+      })) {
+        this.options.log(line);
+      }
+      return refuse(socket, invalid.status, invalid.message);
+    }
+    if (!(await this.opened) || this.stopping) return refuse(socket, 503, 'Service Unavailable');
     const info: ConnectionInfo = {
       connectionId: apiGatewayId(),
       connectedAt: Date.now(),
@@ -312,17 +357,27 @@ export class Gateway {
       if (typeof protocol === 'string') (req as IncomingMessage & { protocol?: string }).protocol = protocol;
     }
 
-    if (socket.destroyed || this.stopping) {
-      // The client left (or we are stopping) while $connect ran: it is a connection that ended.
+    // From here $connect has succeeded: whatever happens, this connection gets its $disconnect.
+    if (socket.destroyed || !socket.readable || !socket.writable || this.stopping) {
+      // The client left (or half-closed, or we are stopping) while $connect ran: a connection that ended.
       socket.destroy();
       await this.disconnect(info, 1006, '');
       return;
     }
+    let accepted = false;
+    socket.once('close', () => {
+      // ws dropped the socket without opening it (it closed before the 101 went out).
+      if (!accepted) this.track(this.disconnect(info, 1006, '').catch(() => undefined));
+    });
     watchFrameSizes(socket, head, () => {
       const live = this.live.get(info.connectionId);
       if (live) this.closeBy(live, 1009, 'Message too big');
     });
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, info));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      accepted = true;
+      this.handshakes.delete(socket);
+      this.accept(ws, info);
+    });
   }
 
   private accept(ws: WebSocket, info: ConnectionInfo): void {
@@ -366,7 +421,7 @@ export class Gateway {
           `gateway error routing a frame of ${live.info.connectionId}: ${(error as Error).stack}`,
         ),
       );
-    if (this.options.frameOrdering === 'concurrent') {
+    if (this.options.frameOrdering !== 'serial') {
       this.track(job());
       return;
     }
@@ -431,7 +486,7 @@ export class Gateway {
           `gateway error on $disconnect of ${live.info.connectionId}: ${(error as Error).stack}`,
         ),
       );
-    live.chain = this.options.frameOrdering === 'concurrent' ? run() : live.chain.then(run);
+    live.chain = this.options.frameOrdering === 'serial' ? live.chain.then(run) : run();
     this.track(live.chain);
   }
 
@@ -463,6 +518,7 @@ export class Gateway {
   /** Closes every connection (1001 Going away) and waits until their $disconnect ran. */
   async closeConnections(): Promise<void> {
     this.stopping = true;
+    this.openGate(false);
     const closed = [...this.live.values()].map(
       (live) =>
         new Promise<void>((resolve) =>
@@ -470,15 +526,21 @@ export class Gateway {
         ),
     );
     for (const live of this.live.values()) this.closeBy(live, 1001, 'Going away');
-    for (const socket of this.handshakes) socket.destroy();
+    // Handshakes not yet through are refused (one in $connect still gets its $disconnect).
+    for (const socket of this.handshakes) refuse(socket, 503, 'Service Unavailable');
     // ws ends a closing handshake the client does not answer after closeTimeout.
     await Promise.all(closed);
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  /** Stops the HTTP server (after closeConnections) and drops any keep-alive sockets. */
+  /**
+   * Stops the HTTP server at once: every WebSocket and handshake socket still open is dropped
+   * (call closeConnections first for a graceful stop; this does not wait for anything).
+   */
   async close(): Promise<void> {
-    await this.closeConnections();
+    this.stopping = true;
+    this.openGate(false);
+    for (const socket of this.handshakes) socket.destroy();
     for (const client of this.wss.clients) client.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     await new Promise<void>((resolve) => {

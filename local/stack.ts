@@ -13,7 +13,7 @@ import { type LocalIssuer, startLocalIssuer } from './auth/issuer';
 import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from './dynamodb-fault-proxy';
 import { SqsEventSource } from './event-source';
 import { createFaults, type FaultSettings, type FaultSwitches, hits } from './faults';
-import { type InvokeOutcome, LocalFunctions } from './functions';
+import { type FunctionStats, type InvokeOptions, type InvokeOutcome, LocalFunctions } from './functions';
 import { Gateway } from './gateway';
 import { functionOutputLines, type LogSink, redactingSink } from './invocation-log';
 import {
@@ -27,6 +27,7 @@ import {
 import { provisionQueues, provisionTables } from './provision';
 import { startDynamoDbLocal } from './services/dynamodb-local';
 import { startSqsLocal } from './services/sqs-local';
+import { type SqsFaultProxy, startSqsFaultProxy } from './sqs-fault-proxy';
 import { loadTemplateModel, REPO_ROOT, TEMPLATE_FILE, type TemplateModel } from './template-model';
 
 /** Local-only tokens (the same as events/env.json uses), printed by `npm start`. */
@@ -71,14 +72,32 @@ export interface LocalChatOptions {
   functionLogs?: 'all' | 'errors' | 'none';
   /** Fault switches (all off by default); see local/faults.ts. */
   faults?: FaultSettings;
-  /** Frames of one connection one at a time (default) or concurrently like API Gateway. */
+  /**
+   * Frames of one connection concurrently, as API Gateway handles them (default), or one at a
+   * time, in order ('serial'; CLI --serial-frames).
+   */
   frameOrdering?: 'serial' | 'concurrent';
+  /**
+   * Most sandboxes (concurrent invocations) of a function without ReservedConcurrentExecutions;
+   * default 10. Invocations beyond it wait (Lambda would scale on). With the template's
+   * ReservedConcurrentExecutions, invocations beyond that are throttled as in Lambda.
+   */
+  defaultConcurrency?: number;
+  /** Shorter Timeouts than the template's, in seconds, by function (e.g. `{ FanoutFunction: 3 }`). */
+  functionTimeouts?: Record<string, number>;
+  /** Read this template instead of template.yaml (its CodeUri paths are relative to the repository). */
+  templateFile?: string;
   /** Called after every invocation with the event the function got and what came of it. */
   onInvoke?: (functionId: string, event: unknown, outcome: InvokeOutcome) => void;
   /** Folder served at / (default web/dist). */
   webRoot?: string;
   /** Run web/build.ts's buildWeb(webRoot) before serving (default: same as `watch`). */
   buildWeb?: boolean;
+  /**
+   * How long stop() waits for connections to close ($disconnect included) and the event
+   * source's batches to finish before it terminates what still runs; default 3000 ms.
+   */
+  stopGraceMs?: number;
 }
 
 export interface LocalChat {
@@ -103,6 +122,8 @@ export interface LocalChat {
   faults: FaultSwitches;
   /** The DynamoDB fault proxy, when the `dynamodb` switches were given at start. */
   dynamoDbFaultProxy?: { endpoint: string; failures: Record<string, number> };
+  /** The SQS fault proxy, when the `sqs` switches were given at start. */
+  sqsFaultProxy?: { endpoint: string; faulted: SqsFaultProxy['faulted'] };
   /** The template as the local stack read it (routes, functions, queues, …). */
   model: TemplateModel;
   /** Local names, URLs and ARNs of the template's resources. */
@@ -111,11 +132,16 @@ export interface LocalChat {
   connectionIds(): string[];
   /** Function invocations started and not yet finished (any function). */
   invocationsInFlight(): number;
+  /** What a function's sandboxes have done (peak concurrency, cold starts, throttles, sandboxes alive). */
+  functionStats(logicalId: string): FunctionStats;
   /** How long startLocalChat took, in ms. */
   startupMs: number;
 }
 
 const quiet = () => undefined;
+
+/** How long stop() lets connections close and batches finish before it cuts them short. */
+const STOP_GRACE_MS = 3000;
 
 function checkParameter(model: TemplateModel, name: string, value: string, what: string): void {
   const definition = model.template.Parameters?.[name];
@@ -174,7 +200,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
   let model: TemplateModel;
   try {
     model = loadTemplateModel(
-      TEMPLATE_FILE,
+      options.templateFile ?? TEMPLATE_FILE,
       issuer
         ? { AuthMode: 'jwt', JwtIssuer: issuer.url, JwtAudience: issuer.clientId, JwtJwksUri: issuer.jwksUri }
         : { ChatAuthToken: chatToken, AdminAuthToken: adminParameter },
@@ -203,17 +229,31 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     gateway?: Gateway;
     eventSources?: SqsEventSource[];
     dynamoDbFaultProxy?: DynamoDbFaultProxy;
+    sqsFaultProxy?: SqsFaultProxy;
     clients?: { destroy(): void }[];
   } = {};
   const stopAll = async () => {
-    // Connections close first (their $disconnect still reaches the backends), then the event
-    // source finishes its batches while @connections still answers.
-    await h.gateway?.closeConnections();
-    await Promise.all((h.eventSources ?? []).map((source) => source.stop()));
-    await h.gateway?.close();
-    await issuer?.stop();
+    // Gracefully, for at most stopGraceMs: connections close first (their $disconnect still
+    // reaches the backends), then the event source finishes its batches while @connections
+    // still answers.
+    const graceful = (async () => {
+      await h.gateway?.closeConnections();
+      await Promise.all((h.eventSources ?? []).map((source) => source.stop()));
+    })().catch(quiet);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, options.stopGraceMs ?? STOP_GRACE_MS);
+    });
+    await Promise.race([graceful, grace]);
+    clearTimeout(timer);
+    // Then whatever still runs is cut short: sandboxes terminated (their invocations fail at
+    // once), sockets dropped, however stuck a client is.
     await h.functions?.stop();
+    await h.gateway?.close();
+    await Promise.all((h.eventSources ?? []).map((source) => source.stop()));
+    await issuer?.stop();
     await h.dynamoDbFaultProxy?.stop();
+    await h.sqsFaultProxy?.stop();
     for (const client of h.clients ?? []) client.destroy();
     await h.sqsLocal?.stop();
     await h.ddbLocal?.stop();
@@ -238,17 +278,25 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     functions: Object.values(model.functions),
     configure: (fn) => {
       if (!resources) throw new Error('The local resources are not ready yet');
-      return {
-        functionName: localFunctionName(stackName, fn.logicalId),
-        env: resolveFunctionEnv(model, fn, resources, {
-          // The functions reach DynamoDB through the fault proxy when its switches were given.
-          ...(h.dynamoDbFaultProxy ? { AWS_ENDPOINT_URL_DYNAMODB: h.dynamoDbFaultProxy.endpoint } : {}),
-          ...options.functionEnv,
-        }),
-      };
+      const env = resolveFunctionEnv(model, fn, resources, {
+        // The functions reach DynamoDB and SQS through the fault proxies when their switches were given.
+        ...(h.dynamoDbFaultProxy ? { AWS_ENDPOINT_URL_DYNAMODB: h.dynamoDbFaultProxy.endpoint } : {}),
+        ...options.functionEnv,
+      });
+      const sqsProxy = h.sqsFaultProxy;
+      if (sqsProxy) {
+        // SDK v3's SQS client sends each request to its QueueUrl's host (useQueueUrlAsEndpoint),
+        // so the queue URLs themselves must name the proxy, not only AWS_ENDPOINT_URL_SQS.
+        const origin = new URL(resources.sqsEndpoint).origin;
+        for (const [name, value] of Object.entries(env))
+          env[name] = value.split(origin).join(sqsProxy.endpoint);
+      }
+      return { functionName: localFunctionName(stackName, fn.logicalId), env };
     },
     buildDir: path.join(REPO_ROOT, '.cache', 'local-build', `${process.pid}-${++buildCounter}`),
     watch: options.watch ?? false,
+    ...(options.defaultConcurrency !== undefined ? { defaultConcurrency: options.defaultConcurrency } : {}),
+    ...(options.functionTimeouts ? { timeouts: options.functionTimeouts } : {}),
     log,
     output: (id, line) => {
       for (const out of functionOutputLines(id, line, functionLogs)) log(out);
@@ -261,10 +309,10 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     (options.buildWeb ?? options.watch) ? buildWebClient(webRoot, log, webAuth) : Promise.resolve();
 
   let inFlight = 0;
-  const invoke = async (id: string, event: unknown) => {
+  const invoke = async (id: string, event: unknown, invokeOptions?: InvokeOptions) => {
     inFlight += 1;
     try {
-      const outcome = await (h.functions ?? (await functionsReady)).invoke(id, event);
+      const outcome = await (h.functions ?? (await functionsReady)).invoke(id, event, invokeOptions);
       options.onInvoke?.(id, event, outcome);
       return outcome;
     } finally {
@@ -284,7 +332,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       faults,
       log,
       webRoot,
-      frameOrdering: options.frameOrdering ?? 'serial',
+      frameOrdering: options.frameOrdering ?? 'concurrent',
     });
     h.gateway = gateway;
 
@@ -300,6 +348,9 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     const ddb = new DynamoDBClient({ ...clientConfig, endpoint: ddbEndpoint });
     if (options.faults?.dynamodb) {
       h.dynamoDbFaultProxy = await startDynamoDbFaultProxy(ddbEndpoint, faults, urlHost);
+    }
+    if (options.faults?.sqs) {
+      h.sqsFaultProxy = await startSqsFaultProxy(sqsUrl, faults, urlHost);
     }
     const sqs = new SQSClient({ ...clientConfig, endpoint: sqsUrl });
     h.clients = [ddb, sqs];
@@ -334,17 +385,12 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
           options.visibilityTimeoutSeconds ?? queueModel?.visibilityTimeoutSeconds ?? 30,
         ...(queueModel?.redrive ? { maxReceiveCount: queueModel.redrive.maxReceiveCount } : {}),
         ...(sqsHandle ? { hints: sqsHandle } : {}),
-        invoke: async (event) => {
-          let crash: NodeJS.Timeout | undefined;
-          if (hits(faults, faults.fanout.crashRate)) {
-            crash = setTimeout(() => functions.crash(t.functionId), faults.fanout.crashAfterMs);
-          }
-          try {
-            return await invoke(t.functionId, event);
-          } finally {
-            clearTimeout(crash);
-          }
-        },
+        invoke: (event) =>
+          invoke(
+            t.functionId,
+            event,
+            hits(faults, faults.fanout.crashRate) ? { crashAfterMs: faults.fanout.crashAfterMs } : {},
+          ),
         log,
       });
     });
@@ -353,6 +399,8 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     const deadLetterId = model.queues.find((q) => q.logicalId === trigger.queueId)?.redrive
       ?.deadLetterQueueId;
     await webBuilt;
+    // Handshakes that arrived while the stack started have waited for this.
+    gateway.open();
 
     let stopping: Promise<void> | undefined;
     return {
@@ -371,10 +419,12 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       stackName,
       faults,
       ...(h.dynamoDbFaultProxy ? { dynamoDbFaultProxy: h.dynamoDbFaultProxy } : {}),
+      ...(h.sqsFaultProxy ? { sqsFaultProxy: h.sqsFaultProxy } : {}),
       model,
       resources,
       connectionIds: () => gateway.connectionIds,
       invocationsInFlight: () => inFlight,
+      functionStats: (id) => functions.stats(id),
       startupMs: Date.now() - started,
       stop: () => {
         stopping ??= stopAll();

@@ -2,7 +2,8 @@
  * What the local stack needs to know from template.yaml, read from the template and never
  * restated in code: the WebSocket API (route selection expression, routes, which function
  * serves each route, which are two-way, the authorizer and its identity sources), every
- * function (entry point, build settings, environment merged with Globals, timeout, memory),
+ * function (entry point, build settings, environment merged with Globals, timeout, memory,
+ * reserved concurrency),
  * the DynamoDB tables, the SQS queues with their redrive policies, and the SQS event
  * source mappings of the functions.
  */
@@ -39,6 +40,8 @@ export interface FunctionModel {
   runtime: string;
   timeoutSeconds: number;
   memorySize: number;
+  /** ReservedConcurrentExecutions: the most invocations at once, beyond which Lambda throttles. */
+  reservedConcurrency?: number;
   /** Environment.Variables merged over Globals, intrinsics not yet resolved. */
   environment: Record<string, unknown>;
   build: { target: string; sourcemap: boolean; minify: boolean; external: string[]; format: 'cjs' | 'esm' };
@@ -209,6 +212,7 @@ export function loadTemplateModel(
     // EntryPoints are relative to CodeUri; the model keeps them relative to the repository root.
     const entryPoint = path.posix.join(String(p.CodeUri ?? globals.CodeUri ?? '.'), entry);
     const handler = String(p.Handler ?? globals.Handler ?? 'index.handler');
+    const reserved = p.ReservedConcurrentExecutions ?? globals.ReservedConcurrentExecutions;
     functions[logicalId] = {
       logicalId,
       entryPoint,
@@ -216,6 +220,7 @@ export function loadTemplateModel(
       runtime: String(p.Runtime ?? globals.Runtime ?? 'nodejs22.x'),
       timeoutSeconds: num(p.Timeout ?? globals.Timeout, 3),
       memorySize: num(p.MemorySize ?? globals.MemorySize, 128),
+      ...(reserved !== undefined ? { reservedConcurrency: num(reserved, 0) } : {}),
       environment: { ...globalEnv, ...(((p.Environment as Props | undefined)?.Variables ?? {}) as Props) },
       build: {
         target: String(build.Target ?? 'es2020'),

@@ -9,7 +9,12 @@
  * order; a fanout sandbox killed mid-batch loses nothing.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { SqsEventSource, type SqsRecord } from '../../local/event-source';
 import type { InvokeOutcome } from '../../local/functions';
 import { provisionQueues } from '../../local/provision';
@@ -24,10 +29,13 @@ interface Call {
   records: SqsRecord[];
   startedAt: number;
   failed: string[];
+  /** The function has answered (until then no record of the call counts as processed). */
+  done: boolean;
 }
 
-/** What the scripted function answers: the ids of the records that failed, or 'throw'. */
-type Script = (records: SqsRecord[], call: number) => Promise<string[] | 'throw'> | string[] | 'throw';
+/** What the scripted function answers: the ids of the records that failed, 'throw', or 'throttled' (Lambda refused it). */
+type Answer = string[] | 'throw' | 'throttled';
+type Script = (records: SqsRecord[], call: number, queueUrl: string) => Promise<Answer> | Answer;
 
 /** FIFO rule of the real fanout: after a failed record, the rest of its group fails too. */
 function failFrom(records: SqsRecord[], isBad: (r: SqsRecord) => boolean): string[] {
@@ -74,11 +82,14 @@ describe('the SQS event source mapping, with a scripted function', () => {
       deadLetterBodies: () => Promise<string[]>;
       queueArn: string;
     }) => Promise<void>,
+    /** The queue's visibility timeout; `hints`: the event source learns from the emulator as in the stack. */
+    options: { visibilityTimeoutSeconds?: number; hints?: boolean } = {},
   ) {
     const trigger = model.sqsTriggers[0];
     if (!trigger) throw new Error('no SQS trigger in template.yaml');
+    const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? VISIBILITY_TIMEOUT_S;
     const queueModel = model.queues.find((q) => q.logicalId === trigger.queueId);
-    const queues = await provisionQueues(sqs, model, name, VISIBILITY_TIMEOUT_S);
+    const queues = await provisionQueues(sqs, model, name, visibilityTimeoutSeconds);
     const queue = queues[trigger.queueId] as { url: string; arn: string };
     const deadLetters = queues[queueModel?.redrive?.deadLetterQueueId ?? ''] as { url: string };
     const calls: Call[] = [];
@@ -87,12 +98,24 @@ describe('the SQS event source mapping, with a scripted function', () => {
       queueUrl: queue.url,
       queueArn: queue.arn,
       trigger,
-      visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_S,
+      visibilityTimeoutSeconds,
       ...(queueModel?.redrive ? { maxReceiveCount: queueModel.redrive.maxReceiveCount } : {}),
+      ...(options.hints ? { hints: sqsLocal } : {}),
       invoke: async (event): Promise<InvokeOutcome> => {
-        const call: Call = { records: event.Records, startedAt: Date.now(), failed: [] };
+        const call: Call = { records: event.Records, startedAt: Date.now(), failed: [], done: false };
         calls.push(call);
-        const answer = await script(event.Records, calls.length);
+        const answer = await script(event.Records, calls.length, queue.url);
+        call.done = true;
+        if (answer === 'throttled') {
+          call.failed = event.Records.map((r) => r.messageId);
+          return {
+            ok: false,
+            throttled: true,
+            error: { errorType: 'TooManyRequestsException', errorMessage: 'Rate Exceeded.' },
+            requestId: 'r',
+            durationMs: 0,
+          };
+        }
         if (answer === 'throw') {
           call.failed = event.Records.map((r) => r.messageId);
           return {
@@ -133,7 +156,9 @@ describe('the SQS event source mapping, with a scripted function', () => {
         processed: (group) =>
           calls.flatMap((c) =>
             c.records
-              .filter((r) => r.attributes.MessageGroupId === group && !c.failed.includes(r.messageId))
+              .filter(
+                (r) => c.done && r.attributes.MessageGroupId === group && !c.failed.includes(r.messageId),
+              )
               .map((r) => r.body),
           ),
         deadLetterBodies: async () => {
@@ -298,6 +323,152 @@ describe('the SQS event source mapping, with a scripted function', () => {
       expect(dead).toEqual(['POISON']);
     });
   }, 120_000);
+
+  it('retries a throttled batch with back-off, before its visibility timeout, as the same receive', async () => {
+    await withEventSource(
+      'throttled',
+      (_records, call) => (call <= 2 ? 'throttled' : []),
+      async ({ calls, send, processed }) => {
+        await send('t', 't:1');
+        await send('t', 't:2');
+        await eventually(() => processed('t').length === 2, 't after the throttles');
+        expect(processed('t')).toEqual(['t:1', 't:2']);
+        expect(calls).toHaveLength(3);
+        // The same records each time (no receive counted), the waits growing.
+        const handles = calls.map((c) => c.records.map((r) => r.receiptHandle).join());
+        expect(new Set(handles).size).toBe(1);
+        expect(calls.flatMap((c) => c.records.map((r) => r.attributes.ApproximateReceiveCount))).toEqual(
+          Array(6).fill('1'),
+        );
+        const waits = calls.slice(1).map((c, i) => c.startedAt - (calls[i] as Call).startedAt);
+        expect(waits[0]).toBeGreaterThanOrEqual(180);
+        expect(waits[1]).toBeGreaterThan((waits[0] as number) * 1.5);
+      },
+      { visibilityTimeoutSeconds: 5 },
+    );
+  });
+
+  it('leaves a batch throttled until its visibility timeout to come back from the queue', async () => {
+    await withEventSource(
+      'throttled-long',
+      (records) => (records.some((r) => r.attributes.ApproximateReceiveCount === '1') ? 'throttled' : []),
+      async ({ calls, send, processed }) => {
+        await send('u', 'u:1');
+        await eventually(() => processed('u').length === 1, 'u:1 after it came back', 10_000);
+        const last = calls.at(-1);
+        expect(last?.records[0]?.attributes.ApproximateReceiveCount).toBe('2');
+        const throttled = calls.filter((c) => c.records[0]?.attributes.ApproximateReceiveCount === '1');
+        // Retried (with back-off) within the 1 s visibility timeout, then given back to the queue.
+        expect(throttled.length).toBeGreaterThanOrEqual(2);
+        expect((throttled.at(-1) as Call).startedAt - (throttled[0] as Call).startedAt).toBeLessThan(1000);
+      },
+    );
+  });
+
+  describe('when the function shortens the visibility of the records it fails', () => {
+    /** A queue visibility the tests never wait out: anything back sooner came back by the change. */
+    const QUEUE_VISIBILITY_S = 20;
+    const shorten = (queueUrl: string, record: SqsRecord, seconds: number) =>
+      sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queueUrl,
+          ReceiptHandle: record.receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
+
+    it('gets the failed record back after the shortened visibility, and its group flows on in order', async () => {
+      const failedAt = new Map<string, number>();
+      const script: Script = async (records, _call, queueUrl) => {
+        const failed = failFrom(
+          records,
+          (r) => r.body === 'v:2' && r.attributes.ApproximateReceiveCount === '1',
+        );
+        for (const r of records.filter((x) => failed.includes(x.messageId))) {
+          await shorten(queueUrl, r, 1);
+          failedAt.set(r.body, Date.now());
+        }
+        return failed;
+      };
+      await withEventSource(
+        'shortened',
+        script,
+        async ({ calls, send, processed }) => {
+          for (const n of [1, 2, 3]) await send('v', `v:${n}`);
+          await eventually(() => failedAt.has('v:2'), 'v:2 to fail once');
+          await send('v', 'v:4');
+          await eventually(() => processed('v').length === 4, 'all of v', 5000);
+
+          expect(processed('v')).toEqual(['v:1', 'v:2', 'v:3', 'v:4']);
+          const retry = calls.find((c) =>
+            c.records.some((r) => r.body === 'v:2' && !c.failed.includes(r.messageId)),
+          );
+          const waited = (retry?.startedAt ?? 0) - (failedAt.get('v:2') ?? 0);
+          expect(waited).toBeGreaterThanOrEqual(900);
+          expect(waited).toBeLessThan(QUEUE_VISIBILITY_S * 1000);
+          expect(retry?.records.find((r) => r.body === 'v:2')?.attributes.ApproximateReceiveCount).toBe('2');
+        },
+        { visibilityTimeoutSeconds: QUEUE_VISIBILITY_S, hints: true },
+      );
+    });
+
+    it('redelivers at once a failed record set to visibility 0, even while its batch is still running', async () => {
+      let failedAt = 0;
+      const script: Script = async (records, _call, queueUrl) => {
+        const failed = failFrom(
+          records,
+          (r) => r.body === 'z:1' && r.attributes.ApproximateReceiveCount === '1',
+        );
+        const first = records.find((r) => failed.includes(r.messageId));
+        if (first) {
+          await shorten(queueUrl, first, 0);
+          failedAt = Date.now();
+          // More work after the change: the record is visible again before the batch ends.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        return failed;
+      };
+      await withEventSource(
+        'zero',
+        script,
+        async ({ calls, send, processed }) => {
+          await send('z', 'z:1');
+          await send('z', 'z:2');
+          await eventually(() => processed('z').length === 2, 'z:1 and z:2', 5000);
+          expect(processed('z')).toEqual(['z:1', 'z:2']);
+          const retry = calls.find((c) =>
+            c.records.some((r) => r.body === 'z:1' && !c.failed.includes(r.messageId)),
+          );
+          expect((retry?.startedAt ?? 0) - failedAt).toBeLessThan(2000);
+        },
+        { visibilityTimeoutSeconds: QUEUE_VISIBILITY_S, hints: true },
+      );
+    });
+
+    it('lets the group go as soon as a record dead-lettered at its shortened visibility has left', async () => {
+      const maxReceiveCount = model.queues.find((q) => q.redrive)?.redrive?.maxReceiveCount as number;
+      const script: Script = async (records, _call, queueUrl) => {
+        const failed = failFrom(records, (r) => r.body === 'POISON');
+        for (const r of records.filter((x) => failed.includes(x.messageId))) await shorten(queueUrl, r, 0);
+        return failed;
+      };
+      await withEventSource(
+        'poison-shortened',
+        script,
+        async ({ calls, send, processed, deadLetterBodies }) => {
+          await send('q', 'POISON');
+          await send('q', 'q:after');
+          await eventually(() => processed('q').includes('q:after'), 'q:after', 5000);
+          const attempts = calls.flatMap((c) => c.records.filter((r) => r.body === 'POISON'));
+          expect(attempts.map((r) => r.attributes.ApproximateReceiveCount)).toEqual(
+            Array.from({ length: maxReceiveCount }, (_, i) => String(i + 1)),
+          );
+          expect(await deadLetterBodies()).toEqual(['POISON']);
+        },
+        { visibilityTimeoutSeconds: QUEUE_VISIBILITY_S, hints: true },
+      );
+    });
+  });
 });
 
 describe('the fanout through the whole stack, on a bad day', () => {
@@ -330,7 +501,21 @@ describe('the fanout through the whole stack, on a bad day', () => {
       'the fanout to report the record failed',
     );
     stack.chat.faults.connections.failRate = 0;
+    // Sent while 'yksi' is away. One after the other: frames of a connection run concurrently,
+    // so back to back they could be published either way round.
+    const published = (text: string) =>
+      eventually(
+        () =>
+          stack.invocations.some(
+            (i) =>
+              i.functionId === 'SendMessageFunction' &&
+              i.ok &&
+              String((i.event as { body?: string }).body).includes(`"${text}"`),
+          ),
+        `${text} to be published`,
+      );
     mikki.send({ action: 'sendmessage', roomId: 'bad-day', message: 'kaksi' });
+    await published('kaksi');
     mikki.send({ action: 'sendmessage', roomId: 'bad-day', message: 'kolme' });
 
     await mikki.waitForCount((e) => e.type === 'message', 3, 'messages', 10_000);

@@ -2,21 +2,32 @@
  * The local function sandboxes the gateway invokes: a Lambda-like context, only the
  * function's own environment, warm module state, the function's Timeout, errors reported as
  * Lambda reports them (with source-mapped stacks), a crash costing only a cold start, and
- * an edited handler taking effect without a restart.
+ * an edited handler taking effect without a restart. Scaling as in Lambda: one invocation
+ * per sandbox, concurrent invocations in sandboxes of their own (each with its own cold
+ * start and module state) up to the concurrency limit, throttled beyond reserved
+ * concurrency, and a timed-out invocation killed at its Timeout.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { type InvokeOutcome, LocalFunctions } from '../../local/functions';
 import { type FunctionModel, REPO_ROOT } from '../../local/template-model';
 import { eventually } from './support/test-stack';
 
-const model = (logicalId: string, entryPoint: string, timeoutSeconds = 1): FunctionModel => ({
+const model = (
+  logicalId: string,
+  entryPoint: string,
+  timeoutSeconds = 1,
+  reservedConcurrency?: number,
+): FunctionModel => ({
   logicalId,
   entryPoint,
   exportName: 'handler',
   runtime: 'nodejs22.x',
   timeoutSeconds,
   memorySize: 128,
+  ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}),
   environment: {},
   build: { target: 'es2022', sourcemap: true, minify: true, external: ['@aws-sdk/*'], format: 'cjs' },
 });
@@ -114,6 +125,158 @@ describe('local function sandboxes', () => {
       ok: true,
       result: null,
     });
+  });
+});
+
+describe('local function sandboxes, scaling as Lambda does', () => {
+  let functions: LocalFunctions;
+  /** Requests the probes make as their side effects (path = what the probe was told to call). */
+  const effects: string[] = [];
+  let effectServer: Server;
+  let effectUrl: string;
+
+  beforeAll(async () => {
+    effectServer = createServer((req, res) => {
+      effects.push(req.url ?? '');
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => effectServer.listen(0, '127.0.0.1', resolve));
+    effectUrl = `http://127.0.0.1:${(effectServer.address() as AddressInfo).port}`;
+    functions = await LocalFunctions.start({
+      functions: [
+        model('ScalingFunction', PROBE, 2),
+        model('ReservedFunction', PROBE, 2, 2),
+        model('ShortFunction', PROBE, 1),
+        model('LongFunction', PROBE, 3),
+      ],
+      configure: (fn) => ({ functionName: `test-${fn.logicalId}`, env: { AWS_REGION: 'us-east-1' } }),
+      buildDir: buildDir('scaling'),
+      defaultConcurrency: 3,
+      timeouts: { LongFunction: 4 },
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await functions?.stop();
+    await new Promise((resolve) => effectServer?.close(resolve));
+  });
+
+  const hold = (id: string, ms: number) => functions.invoke(id, { action: 'hold', ms });
+
+  it('runs concurrent invocations in sandboxes of their own, each paying its own cold start', async () => {
+    const before = functions.stats('ScalingFunction');
+    const outcomes = await Promise.all([
+      hold('ScalingFunction', 400),
+      hold('ScalingFunction', 400),
+      hold('ScalingFunction', 400),
+    ]);
+    const results = outcomes.map(resultOf);
+    expect(new Set(results.map((r) => r.sandboxId)).size).toBe(3);
+    // Module state is per sandbox: each saw only its own invocation.
+    expect(results.map((r) => r.invocations)).toEqual([1, 1, 1]);
+    expect(outcomes.every((o) => typeof o.initMs === 'number')).toBe(true);
+    expect(functions.stats('ScalingFunction')).toMatchObject({
+      coldStarts: before.coldStarts + 3,
+      peakConcurrency: 3,
+      sandboxes: 3,
+    });
+
+    // Warm again: the next invocations reuse the three sandboxes, with no cold start.
+    const warm = await Promise.all([hold('ScalingFunction', 50), hold('ScalingFunction', 50)]);
+    expect(warm.map((o) => o.initMs)).toEqual([undefined, undefined]);
+    expect(
+      warm.map((o) => resultOf(o).sandboxId).every((id) => results.some((r) => r.sandboxId === id)),
+    ).toBe(true);
+    expect(functions.stats('ScalingFunction').coldStarts).toBe(before.coldStarts + 3);
+  });
+
+  it('never runs more sandboxes than the local default; further invocations wait for one', async () => {
+    const started = Date.now();
+    const outcomes = await Promise.all(Array.from({ length: 6 }, () => hold('ScalingFunction', 300)));
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(new Set(outcomes.map((o) => resultOf(o).sandboxId)).size).toBeLessThanOrEqual(3);
+    expect(functions.stats('ScalingFunction')).toMatchObject({ peakConcurrency: 3, sandboxes: 3 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600); // two rounds of three
+  });
+
+  it('throttles invocations beyond ReservedConcurrentExecutions as Lambda does, running nothing of them', async () => {
+    const outcomes = await Promise.all([
+      hold('ReservedFunction', 500),
+      hold('ReservedFunction', 500),
+      hold('ReservedFunction', 500),
+    ]);
+    const throttled = outcomes.filter((o) => o.throttled);
+    expect(throttled).toHaveLength(1);
+    expect(throttled[0]).toMatchObject({
+      ok: false,
+      throttled: true,
+      error: { errorType: 'TooManyRequestsException', errorMessage: 'Rate Exceeded.' },
+    });
+    expect(throttled[0]?.durationMs).toBeLessThan(400);
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(2);
+    expect(functions.stats('ReservedFunction')).toMatchObject({ peakConcurrency: 2, throttles: 1 });
+    // Once one is free again, the function takes invocations again.
+    expect(resultOf(await hold('ReservedFunction', 0))).toMatchObject({ invocations: 2 });
+  });
+
+  it('kills a timed-out invocation at its Timeout: nothing it would do afterwards happens', async () => {
+    const [killed, control] = await Promise.all([
+      functions.invoke('ShortFunction', { action: 'effect-later', ms: 1500, url: `${effectUrl}/killed` }),
+      functions.invoke('LongFunction', { action: 'effect-later', ms: 1500, url: `${effectUrl}/control` }),
+    ]);
+    expect(killed).toMatchObject({ ok: false, error: { errorType: 'Sandbox.Timedout' } });
+    expect(killed.durationMs).toBeLessThan(1400);
+    expect(control).toMatchObject({ ok: true, result: 'done' });
+    // The control made its request 1.5 s in; the killed one, started at the same time, never did.
+    expect(effects).toContain('/control');
+    expect(effects).not.toContain('/killed');
+    expect(functions.stats('ShortFunction').sandboxes).toBe(0);
+  });
+
+  it('keeps context.getRemainingTimeInMillis() accurate, with a Timeout set locally', async () => {
+    const outcome = await functions.invoke('LongFunction', { action: 'remaining', ms: 500 });
+    const { before, after } = resultOf(outcome) as { before: number; after: number };
+    expect(before).toBeGreaterThan(3800);
+    expect(before).toBeLessThanOrEqual(4000); // functionTimeouts: 4 s instead of the model's 3 s
+    expect(before - after).toBeGreaterThanOrEqual(480);
+    expect(before - after).toBeLessThan(700);
+  });
+
+  it('crashes only the sandbox of the invocation the fault hits', async () => {
+    const [crashed, spared] = await Promise.all([
+      functions.invoke('ScalingFunction', { action: 'hold', ms: 500 }, { crashAfterMs: 100 }),
+      functions.invoke('ScalingFunction', { action: 'hold', ms: 500 }),
+    ]);
+    expect(crashed).toMatchObject({ ok: false, error: { errorType: 'Runtime.ExitError' } });
+    expect(spared.ok).toBe(true);
+  });
+});
+
+describe('a function whose sandbox cannot be configured yet', () => {
+  let functions: LocalFunctions;
+  let ready = false;
+
+  beforeAll(async () => {
+    functions = await LocalFunctions.start({
+      functions: [model('LateFunction', PROBE, 1, 1)],
+      configure: () => {
+        if (!ready) throw new Error('not configured yet');
+        return { functionName: 'test-LateFunction', env: {} };
+      },
+      buildDir: buildDir('late'),
+    });
+  }, 30_000);
+
+  afterAll(() => functions?.stop());
+
+  it('fails the invocation and keeps its concurrency for the next ones', async () => {
+    await expect(functions.invoke('LateFunction', { action: 'describe' })).rejects.toThrow(
+      'not configured yet',
+    );
+    expect(functions.stats('LateFunction')).toMatchObject({ busy: 0, sandboxes: 0 });
+    ready = true;
+    // Reserved concurrency 1: a leaked slot would throttle this one.
+    expect(await functions.invoke('LateFunction', { action: 'describe' })).toMatchObject({ ok: true });
   });
 });
 

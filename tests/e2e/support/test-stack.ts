@@ -3,8 +3,12 @@
  * everything the test needs to look at afterwards. Set LOCAL_CHAT_LOGS=1 to see the logs
  * (=all to see the functions' own log lines too).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type CfnTemplate, readCfnTemplate } from '../../../local/cfn-yaml';
 import { type LocalChat, type LocalChatOptions, startLocalChat } from '../../../local/stack';
+import { REPO_ROOT, TEMPLATE_FILE } from '../../../local/template-model';
 
 export interface TestStack {
   chat: LocalChat;
@@ -21,6 +25,8 @@ export async function startTestStack(options: LocalChatOptions = {}): Promise<Te
   const chat = await startLocalChat({
     port: 0,
     watch: false,
+    // As API Gateway: frames of one connection concurrently (a test may ask for 'serial').
+    frameOrdering: 'concurrent',
     ...(process.env.LOCAL_CHAT_LOGS === 'all' ? { functionLogs: 'all' as const } : {}),
     ...options,
     log: (line) => {
@@ -57,6 +63,39 @@ export async function eventually<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * A copy of template.yaml changed by `edit` (e.g. a ReservedConcurrentExecutions, or a probe
+ * function behind a route), written as JSON (which CloudFormation reads too) for the
+ * `templateFile` option. Returns its path.
+ */
+export function templateVariant(name: string, edit: (template: CfnTemplate) => void): string {
+  const template = readCfnTemplate(TEMPLATE_FILE);
+  edit(template);
+  const dir = path.join(REPO_ROOT, '.cache', 'template-variants');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}-${process.pid}.json`);
+  writeFileSync(file, JSON.stringify(template, null, 2));
+  return file;
+}
+
+/** The template resource `id`'s Properties and Metadata.BuildProperties, to edit in a variant. */
+export function functionOf(template: CfnTemplate, id: string) {
+  const resource = template.Resources[id];
+  if (!resource) throw new Error(`template.yaml has no ${id}`);
+  resource.Properties ??= {};
+  resource.Metadata ??= {};
+  const metadata = resource.Metadata as { BuildProperties?: Record<string, unknown> };
+  metadata.BuildProperties ??= {};
+  return { properties: resource.Properties, build: metadata.BuildProperties };
+}
+
+/** Puts a fixture (tests/e2e/support/fixtures/<file>) behind the function `id` in a variant. */
+export function useFixture(template: CfnTemplate, id: string, file: string): void {
+  const { properties, build } = functionOf(template, id);
+  properties.CodeUri = 'tests/e2e/support/fixtures/';
+  build.EntryPoints = [file];
 }
 
 /**
