@@ -39,7 +39,13 @@ export const handler = async (
   const result = await auth.authenticate(event.queryStringParameters?.Auth);
   if (result.ok) {
     const { role, sub } = result.identity;
-    logger.info('allow', { route: '$connect', mode: config.mode, role, ...(sub ? { sub } : {}), apiRequestId });
+    logger.info('allow', {
+      route: '$connect',
+      mode: config.mode,
+      role,
+      ...(sub ? { sub } : {}),
+      apiRequestId,
+    });
   } else {
     const log = result.reason === 'keys_unavailable' ? logger.error : logger.info;
     log('deny', { route: '$connect', mode: config.mode, reason: result.reason, apiRequestId });

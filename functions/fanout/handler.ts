@@ -90,7 +90,10 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
     const started = Date.now();
     if (record.receiveCount > 1) metrics.count('EventRetries');
     const roomEvent = parseRoomEvent(record.body);
-    const report = await handleRoomEvent(deps, roomEvent, { deadline }).catch((error: unknown) => {
+    const report = await handleRoomEvent(deps, roomEvent, {
+      deadline,
+      redelivered: record.receiveCount > 1,
+    }).catch((error: unknown) => {
       if (error instanceof DeliveryFailedError) countDeliveries(error.report, started);
       throw error;
     });

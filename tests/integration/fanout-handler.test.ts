@@ -174,6 +174,21 @@ describe('the fanout as the room sequencer', () => {
     expect((await log.head(roomId)).seq).toBe(3);
   });
 
+  it('keeps the seqs of a batch that comes back whole after its invocation died, logging nothing twice', async () => {
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku');
+    const events = ['one', 'two', 'three'].map((text) => message(roomId, must(c.Mikki), text));
+    await fanout(sqsEvent(events.map((e) => sqsFifoRecord(e))));
+    server.reset();
+
+    // The invocation was killed before it returned: every record comes back, received twice.
+    const response = await fanout(sqsEvent(events.map((e) => sqsFifoRecord(e, { receiveCount: 2 }))));
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(received(must(c.Aku).connectionId).map((e) => 'seq' in e && e.seq)).toEqual([3, 4, 5]);
+    expect((await log.head(roomId)).seq).toBe(5);
+  });
+
   it('gives the newcomer entered (the roster at its joined), then the latest page; the others joined', async () => {
     const roomId = freshRoom();
     const c = await roomOf(roomId, 'Mikki', 'Aku');

@@ -82,7 +82,7 @@ const derivedId = (kind: string, eventId: string) =>
 export async function handleRoomEvent(
   deps: FanoutDeps,
   event: RoomEvent,
-  options: { deadline?: number } = {},
+  options: { deadline?: number; redelivered?: boolean } = {},
 ): Promise<DeliveryReport> {
   if (event.kind === 'broadcast') {
     if (event.shard === undefined) return splitBroadcast(deps, event);
@@ -91,7 +91,7 @@ export async function handleRoomEvent(
     );
     return post(deps, recipientPages(deps.registry.connectionsOfShard(event.shard), payload), options);
   }
-  const outcome = await logRoomEvent(deps, event);
+  const outcome = await logRoomEvent(deps, event, { redelivered: options.redelivered ?? false });
   if (outcome.kind === 'dropped') {
     await onDropped(deps, event, outcome.reason, options);
     return { dropped: outcome.reason, delivered: 0, gone: [], failed: 0 };

@@ -18,6 +18,13 @@ type Decision =
   /** The roster still holds an older entry of this connection: log its `left` first. */
   | { kind: 'supersede'; member: RosterMember };
 
+/**
+ * How far back a redelivered record is looked for: a batch holds at most 10 records, and the
+ * records behind a returned one in its room wait for it, so this covers what one failed batch
+ * can have logged, with room to spare.
+ */
+export const RECENT_ON_REDELIVERY = 20;
+
 /** Appends rarely race; a few rounds settle any stale head or changed entry. */
 const MAX_ROUNDS = 8;
 
@@ -37,7 +44,8 @@ export function toLogEvent(event: EntryEvent, seq: number): RoomLogEvent {
 /**
  * The fanout as the room's sequencer. The FIFO group hands it the room's events one at a
  * time, in order; it gives each the next `seq` and applies it to the roster, or drops it:
- *   1. a redelivered event (it is the log's head) keeps its seq;
+ *   1. a redelivered event keeps its seq (it is the log's head, or, handed out again after a
+ *      batch failed whole, among the room's newest events);
  *   2. a `joined` counts unless its entry was taken back (cancelled: the route could not
  *      confirm it, or its connection went away first); a `message` or `left` counts only
  *      while its entry is on the roster;
@@ -48,6 +56,7 @@ export function toLogEvent(event: EntryEvent, seq: number): RoomLogEvent {
 export async function logRoomEvent(
   deps: { log: RoomLog; entries: EntryStore },
   event: EntryEvent,
+  options: { redelivered?: boolean } = {},
 ): Promise<LogOutcome> {
   const preceding: RoomLogEvent[] = [];
   const logged = (seq: number, replay: boolean): LogOutcome => ({
@@ -57,6 +66,14 @@ export async function logRoomEvent(
     replay,
     preceding,
   });
+  if (options.redelivered) {
+    // A batch that failed whole (a crashed or timed-out invocation) comes back with records it
+    // had already logged, and later records of their room may have been logged after them: look
+    // among the room's newest events, not only at its head.
+    const recent = await deps.log.events(event.roomId, { limit: RECENT_ON_REDELIVERY, take: 'newest' });
+    const found = recent.find((record) => record.eventId === event.id);
+    if (found) return logged(found.seq, true);
+  }
   for (let round = 1; round <= MAX_ROUNDS; round++) {
     const head = await deps.log.head(event.roomId);
     if (head.eventId === event.id) return logged(head.seq, true);

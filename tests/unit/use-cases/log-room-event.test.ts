@@ -124,6 +124,26 @@ describe('logRoomEvent', () => {
       await expect(seqsOfRoom()).resolves.toEqual([1, 2]);
     });
 
+    it('keeps the seq of a record handed out again after its whole batch failed, though later ones of its room were logged', async () => {
+      // A crashed invocation: three messages of the room logged, none deleted from the queue.
+      const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
+      const batch = [messageOf(mikki), messageOf(mikki), messageOf(mikki)];
+      for (const message of batch) await logRoomEvent(chat, message);
+      const fresh = chat.anotherLog(); // the next invocation may run in a fresh sandbox
+
+      const again = [];
+      for (const message of batch) {
+        again.push(await logRoomEvent({ entries: chat.entries, log: fresh }, message, { redelivered: true }));
+      }
+
+      expect(again.map((o) => (o.kind === 'logged' ? [o.seq, o.replay] : o.kind))).toEqual([
+        [2, true],
+        [3, true],
+        [4, true],
+      ]);
+      await expect(seqsOfRoom()).resolves.toEqual([1, 2, 3, 4]);
+    });
+
     it('finds a redelivered event another sandbox logged, through seq-taken', async () => {
       const mikki = await memberOfRoom(chat, 'Mikki', ROOM);
       const stale = chat.anotherLog();
