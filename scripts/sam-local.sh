@@ -69,6 +69,7 @@ setup() {
   local -A provides=(
     [dockerd]=docker.io [docker-proxy]=docker.io [containerd]=containerd [runc]=runc
     [mmdebstrap]=mmdebstrap [cmake]=cmake [make]=make [xz]=xz-utils [ip]=iproute2 [python3]=python3
+    [curl]=curl [readelf]=binutils
   )
   for tool in "${!provides[@]}"; do
     command -v "$tool" >/dev/null 2>&1 || [[ -x "/usr/sbin/$tool" ]] || packages+=("${provides[$tool]}")
