@@ -252,7 +252,8 @@ build_debian() {
 
 # The build context: the Dockerfile, the Debian rootfs and the runtime tree.
 stage_context() {
-  local arch="$1" rie="$2" ctx="$CACHE/context/$arch"
+  local arch="$1" rie="$2"
+  local ctx="$CACHE/context/$arch"
   rm -rf "$ctx"
   mkdir -p "$ctx/runtime/var/lang/bin" "$ctx/runtime/var/runtime" "$ctx/runtime/var/task" \
     "$ctx/runtime/opt" "$ctx/runtime/usr/local/bin"

@@ -160,8 +160,9 @@ start() {
     return
   fi
   command -v dockerd >/dev/null 2>&1 || die "dockerd not found; run: bash scripts/sam-local.sh setup (installs Debian's docker.io)"
-  [[ -d /sys/fs/cgroup ]] && [[ -n "$(ls -A /sys/fs/cgroup 2>/dev/null)" ]] ||
+  if [[ -z "$(ls -A /sys/fs/cgroup 2>/dev/null)" ]]; then
     die "Docker cannot run here: no cgroup filesystem at /sys/fs/cgroup"
+  fi
   mkdir -p "$STATE"
   : >"$LOGFILE"
   ensure_bridge
@@ -178,7 +179,9 @@ start() {
 }
 
 remove_bridge() {
-  ip link show "$BRIDGE" >/dev/null 2>&1 && ip link delete "$BRIDGE" 2>/dev/null || true
+  if ip link show "$BRIDGE" >/dev/null 2>&1; then
+    ip link delete "$BRIDGE" 2>/dev/null || true
+  fi
 }
 
 stop() {
