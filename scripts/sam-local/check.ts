@@ -84,6 +84,23 @@ async function tableItems(services: SamLocalServices): Promise<Json[]> {
   return items;
 }
 
+/** The message (and error message) of the first error-level JSON log line the function printed. */
+function firstErrorLogged(stderr: string): string | undefined {
+  for (const line of stderr.split('\n')) {
+    if (!line.includes('"level":"error"') && !line.includes('"level":"ERROR"')) continue;
+    try {
+      const entry = JSON.parse(line.slice(line.indexOf('{'))) as {
+        message?: string;
+        error?: { message?: string };
+      };
+      return [entry.message, entry.error?.message].filter(Boolean).join(': ').slice(0, 200);
+    } catch {
+      return line.slice(0, 200);
+    }
+  }
+  return undefined;
+}
+
 const mentioning = (items: Json[], text: string) =>
   items.filter((item) => JSON.stringify(item).includes(text));
 
@@ -199,7 +216,7 @@ const EXPECTED: Record<string, Expectation> = {
   FanoutFunction: {
     order: 5,
     async run(functionId, ctx) {
-      const { result, ms } = await ctx.invoke(functionId, ctx.eventFile);
+      const { result, ms, stderr } = await ctx.invoke(functionId, ctx.eventFile);
       const failures = (result as { batchItemFailures?: unknown })?.batchItemFailures;
       if (!Array.isArray(failures))
         fail(`expected { batchItemFailures: [...] }, got ${JSON.stringify(result)}`);
@@ -210,7 +227,11 @@ const EXPECTED: Record<string, Expectation> = {
         }
       }
       // Nothing listens at the event's @connections URL here, so deliveries fail and are reported.
-      return { ms, detail: `batchItemFailures: ${failures.length} of ${ids.size} records` };
+      const why = firstErrorLogged(stderr);
+      return {
+        ms,
+        detail: `batchItemFailures: ${failures.length} of ${ids.size} records${why ? ` (first error logged: ${why})` : ''}`,
+      };
     },
   },
   ExitRoomFunction: routeThat(6, queuedOne),
@@ -399,6 +420,7 @@ function samInvoke(template: string | undefined) {
           );
           return;
         }
+        if (process.env.SAM_LOCAL_CHECK_LOGS) process.stderr.write(stderr);
         const line = stdout.trim().split('\n').pop();
         if (code !== 0 || !line) {
           reject(new Error(`sam local invoke ${functionId} exited ${code} with no result\n${tail}`));
