@@ -93,7 +93,11 @@ function firstErrorLogged(stderr: string): string | undefined {
         message?: string;
         error?: { message?: string };
       };
-      return [entry.message, entry.error?.message].filter(Boolean).join(': ').slice(0, 200);
+      return [entry.message, entry.error?.message]
+        .filter(Boolean)
+        .join(': ')
+        .replace(/\s+/g, ' ')
+        .slice(0, 240);
     } catch {
       return line.slice(0, 200);
     }
