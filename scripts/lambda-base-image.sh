@@ -281,7 +281,8 @@ image_key() {
 
 # Invokes a handler through the image's own entrypoint, as one would the real image: the emulator
 # on :8080 (published on a free port of 127.0.0.1), bootstrap, the runtime interface client, the
-# Runtime API. The handler echoes the event with the runtime it saw.
+# Runtime API. The handler echoes the event with the runtime it saw, and whether the image itself
+# offers an AWS SDK (it must not: a function that loads one under SAM got it from its layer).
 smoke_test() {
   local tag="$1" dir cid port answer
   dir="$(mktemp -d "$CACHE/tmp.XXXXXX")"
@@ -292,6 +293,14 @@ exports.handler = async (event, context) => ({
   arch: process.arch,
   env: process.env.AWS_EXECUTION_ENV,
   requestId: context.awsRequestId,
+  sdkInImage: (() => {
+    try {
+      require.resolve('@aws-sdk/client-dynamodb');
+      return true;
+    } catch {
+      return false;
+    }
+  })(),
 });
 JS
   cid="$(docker run --detach --platform "$DOCKER_PLATFORM" --publish 127.0.0.1::8080 \
@@ -302,7 +311,7 @@ JS
   docker rm --force "$cid" >/dev/null 2>&1 || true
   rm -rf "$dir"
   local want="\"node\":\"v$NODE_VERSION\",\"arch\":\"$GYP_ARCH\",\"env\":\"AWS_Lambda_nodejs22.x\""
-  [[ "$answer" == *'"echo":{"smoke":"test"}'* && "$answer" == *"$want"* ]] ||
+  [[ "$answer" == *'"echo":{"smoke":"test"}'* && "$answer" == *"$want"* && "$answer" == *'"sdkInImage":false'* ]] ||
     die "$tag failed its smoke test (an invocation through the Runtime API); got: $answer"
 }
 
