@@ -92,6 +92,34 @@ const POLLERS = 5;
  */
 const IDLE_POLL_MS = 50;
 
+/** An SQS message as the Lambda event source mapping hands it to the function. */
+export function sqsRecordOf(message: Message, queueArn: string): SqsRecord {
+  const region = queueArn.split(':')[3] ?? 'us-east-1';
+  const messageAttributes: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    messageAttributes[name] = {
+      ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+      ...(value.BinaryValue !== undefined
+        ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }
+        : {}),
+      stringListValues: [],
+      binaryListValues: [],
+      dataType: value.DataType,
+    };
+  }
+  return {
+    messageId: message.MessageId as string,
+    receiptHandle: message.ReceiptHandle as string,
+    body: message.Body ?? '',
+    attributes: { ...(message.Attributes as Record<string, string>) },
+    messageAttributes,
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+}
+
 /**
  * What an in-process SQS emulator can tell the event source (local/services/sqs-local.ts),
  * standing in for long polling: the emulator's ReceiveMessage returns only once it has
@@ -347,33 +375,6 @@ export class SqsEventSource {
     }
   }
 
-  private toRecord(message: Message): SqsRecord {
-    const region = this.options.queueArn.split(':')[3] ?? 'us-east-1';
-    const messageAttributes: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
-      messageAttributes[name] = {
-        ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
-        ...(value.BinaryValue !== undefined
-          ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }
-          : {}),
-        stringListValues: [],
-        binaryListValues: [],
-        dataType: value.DataType,
-      };
-    }
-    return {
-      messageId: message.MessageId as string,
-      receiptHandle: message.ReceiptHandle as string,
-      body: message.Body ?? '',
-      attributes: { ...(message.Attributes as Record<string, string>) },
-      messageAttributes,
-      md5OfBody: message.MD5OfBody ?? '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: this.options.queueArn,
-      awsRegion: region,
-    };
-  }
-
   /** Which records failed: all when the invocation failed or answered malformed batchItemFailures. */
   private failures(outcome: InvokeOutcome, ids: string[]): Set<string> {
     if (!outcome.ok) return new Set(ids);
@@ -388,7 +389,7 @@ export class SqsEventSource {
 
   private async dispatch(batch: { group: Group; held: Held }[]): Promise<void> {
     const { trigger, maxReceiveCount } = this.options;
-    const records = batch.map(({ held }) => this.toRecord(held.message));
+    const records = batch.map(({ held }) => sqsRecordOf(held.message, this.options.queueArn));
     const ids = records.map((r) => r.messageId);
     for (const r of records) this.handles.set(r.receiptHandle, r.messageId);
     const outcome = await this.invokeWithThrottleRetries(records, batch);

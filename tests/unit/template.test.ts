@@ -961,3 +961,43 @@ describe('sign-in (AuthMode)', () => {
     expect(JSON.stringify(rules.TokenModeNeedsAChatToken)).toContain('"ChatAuthToken"},"none"');
   });
 });
+
+describe('events/env.json (sam local invoke --env-vars)', () => {
+  const envFile = JSON.parse(readFileSync(path.join(REPO_ROOT, 'events', 'env.json'), 'utf8')) as Record<
+    string,
+    Record<string, string>
+  >;
+  const declared = (id: string): Record<string, unknown> => ({
+    ...((globals.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}),
+    ...((props(id).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}),
+  });
+  /**
+   * A value SAM cannot resolve locally: it names a resource of the stack (a table, a queue, the
+   * API). Values behind !If belong to a parameter set other than the defaults (JWT mode's user pool).
+   */
+  const namesAResource = (value: unknown): boolean => {
+    const text = JSON.stringify(value);
+    if (text.startsWith('{"Fn::If"')) return false;
+    return Object.keys(resources).some(
+      (resourceId) => text.includes(`"Ref":"${resourceId}"`) || text.includes(`\${${resourceId}`),
+    );
+  };
+
+  it('has an entry for every function and for no other', () => {
+    expect(Object.keys(envFile).sort()).toEqual([...functionIds].sort());
+  });
+
+  it.each(functionIds)('sets only variables %s declares (SAM drops the others silently)', (id) => {
+    const unknown = Object.keys(envFile[id] ?? {}).filter((name) => !(name in declared(id)));
+
+    expect(unknown).toEqual([]);
+  });
+
+  it.each(functionIds)('points every variable of %s that names a resource at a local one', (id) => {
+    const unresolved = Object.entries(declared(id))
+      .filter(([name, value]) => namesAResource(value) && !(name in (envFile[id] ?? {})))
+      .map(([name]) => name);
+
+    expect(unresolved).toEqual([]);
+  });
+});
