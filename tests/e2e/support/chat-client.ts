@@ -1,8 +1,11 @@
 /**
  * A real `ws` client for end-to-end tests: records every frame the gateway sends, and waits
- * (event-driven, always bounded) for the one a test expects.
+ * (event-driven, always bounded) for the one a test expects. Every protocol event it receives
+ * is checked against docs/asyncapi.yaml: one that breaks it fails the client's waits and the
+ * test it arrived in (afterEach below).
  */
 import WebSocket from 'ws';
+import { isProtocolEvent, protocolSchemas } from '../../support/asyncapi';
 
 export type ChatEvent = Record<string, unknown> & { type?: string; id?: string };
 
@@ -12,6 +15,41 @@ export interface CloseInfo {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** Received events that break docs/asyncapi.yaml, since the last test ended. */
+const violations: string[] = [];
+
+/**
+ * Checks a received frame when it is a protocol event (a JSON object with `type`); API
+ * Gateway's own frames and frames a test posts through @connections have no `type`.
+ */
+function checkAgainstDocument(client: string, event: unknown, text: string): void {
+  if (!isProtocolEvent(event)) return;
+  const { ok, problems } = protocolSchemas().checkServerEvent(event);
+  if (ok) return;
+  violations.push(
+    `${client} received an event that breaks docs/asyncapi.yaml: ${problems.join('; ')}\n  ${text.slice(0, 400)}`,
+  );
+}
+
+function violationError(): Error | undefined {
+  return violations.length > 0 ? new Error(violations.join('\n')) : undefined;
+}
+
+// Jest's hooks (this module is also imported where there are none).
+if (typeof beforeAll === 'function' && typeof afterEach === 'function' && typeof afterAll === 'function') {
+  const reportViolations = () => {
+    const error = violationError();
+    violations.length = 0;
+    if (error) throw error;
+  };
+  // Compiled once per test file, before its tests: a broken document fails here, plainly.
+  beforeAll(() => {
+    protocolSchemas();
+  });
+  afterEach(reportViolations);
+  afterAll(reportViolations);
+}
 
 export class ChatClient {
   /** Every text frame received, parsed (frames that are not JSON appear as { raw }). */
@@ -31,6 +69,7 @@ export class ChatClient {
       } catch {
         event = { raw: text, binary: isBinary };
       }
+      checkAgainstDocument(this.name, event, text);
       this.events.push(event);
       for (const wake of this.waiters) wake();
     });
@@ -66,7 +105,10 @@ export class ChatClient {
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
-  /** Resolves with the first recorded event (past or future) that matches; bounded. */
+  /**
+   * Resolves with the first recorded event (past or future) that matches; bounded. Rejects as
+   * soon as any client has received an event that breaks docs/asyncapi.yaml.
+   */
   waitFor(
     predicate: (event: ChatEvent) => boolean,
     description = 'an event',
@@ -95,6 +137,12 @@ export class ChatClient {
   private waitUntil<T>(check: () => T | undefined, description: string, timeoutMs: number): Promise<T> {
     return new Promise((resolve, reject) => {
       const wake = () => {
+        const violation = violationError();
+        if (violation) {
+          cleanup();
+          reject(violation);
+          return;
+        }
         const found = check();
         if (found !== undefined) {
           cleanup();
