@@ -267,12 +267,12 @@ const EXPECTED: Record<string, Expectation> = {
       const history = postedTo(ctx.services, id)
         .slice(before)
         .filter((frame) => frame.type === 'history');
-      const events = history.flatMap((frame) => (frame.events ?? []) as { kind?: string }[]);
-      if (!events.some((event) => event.kind === 'message'))
+      const events = history.flatMap((frame) => (frame.events ?? []) as { type?: string }[]);
+      if (!events.some((event) => event.type === 'message'))
         fail(`expected history events with the sample message for ${id}, got ${JSON.stringify(history)}`);
       return {
         ms,
-        detail: `${status}, ${history.length} history frame(s): ${events.map((e) => e.kind).join(', ')}`,
+        detail: `${status}, ${history.length} history frame(s): ${events.map((e) => e.type).join(', ')}`,
       };
     },
   },
