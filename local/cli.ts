@@ -229,7 +229,6 @@ async function main(): Promise<void> {
     ? await Promise.all(LOCAL_USERS.map(async (user) => ({ ...user, token: await issuer.mint(user) })))
     : [];
   process.stdout.write(`${banner(chat, opts.persistDir, tokens)}\n`);
-
 }
 
 main().catch((error: unknown) => {

@@ -69,7 +69,7 @@ describe('history and resume', () => {
     // Each event as the room received it.
     const [page] = older;
     const live = aku.events.find((e) => e.type === 'message' && e.message === 'one');
-    expect((page?.events as ChatEvent[]).find((e) => e.seq === 2)).toEqual(live);
+    expect(((page?.events ?? []) as ChatEvent[]).find((e) => e.seq === 2)).toEqual(live);
   });
 
   it('answers not_in_room to history from a connection that is not in the room', async () => {
