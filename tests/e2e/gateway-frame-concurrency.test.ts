@@ -19,7 +19,7 @@ describe('frames of one connection', () => {
     open.push(client);
     return client;
   };
-  const probes = (client: ChatClient) => client.events.filter((e: ChatEvent) => e.type === 'probe');
+  const probes = (client: ChatClient) => client.events.filter((e: ChatEvent) => e.probe !== undefined);
 
   beforeAll(async () => {
     const templateFile = probeTemplate();
@@ -45,8 +45,13 @@ describe('frames of one connection', () => {
     client.send({ action: 'probe', label: 'slow', ms: 1500 });
     client.send({ action: 'probe', label: 'fast' });
 
-    const [first, second] = await client.waitForCount((e) => e.type === 'probe', 2, 'both answers', 10_000);
-    expect([first?.label, second?.label]).toEqual(['fast', 'slow']);
+    const [first, second] = await client.waitForCount(
+      (e) => e.probe !== undefined,
+      2,
+      'both answers',
+      10_000,
+    );
+    expect([first?.probe, second?.probe]).toEqual(['fast', 'slow']);
     // Two invocations at once: two sandboxes.
     expect(first?.sandboxId).not.toBe(second?.sandboxId);
     expect(stack.chat.functionStats('DefaultFunction').peakConcurrency).toBeGreaterThanOrEqual(2);
@@ -57,8 +62,8 @@ describe('frames of one connection', () => {
     client.send({ action: 'probe', label: 'slow', ms: 1000 });
     client.send({ action: 'probe', label: 'fast' });
 
-    await client.waitForCount((e) => e.type === 'probe', 2, 'both answers', 10_000);
-    expect(probes(client).map((e) => e.label)).toEqual(['slow', 'fast']);
+    await client.waitForCount((e) => e.probe !== undefined, 2, 'both answers', 10_000);
+    expect(probes(client).map((e) => e.probe)).toEqual(['slow', 'fast']);
     expect(serial.chat.functionStats('DefaultFunction').peakConcurrency).toBe(1);
   });
 });

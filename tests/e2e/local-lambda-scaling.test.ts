@@ -57,8 +57,10 @@ describe('Lambda throttling at reserved concurrency, through the local stack', (
       connectionId: expect.any(String),
       requestId: expect.any(String),
     });
-    expect(fast.events.some((e) => e.type === 'probe')).toBe(false);
-    expect(await slow.waitFor((e) => e.type === 'probe', 'the slow answer')).toMatchObject({ label: 'slow' });
+    expect(fast.events.some((e) => e.probe !== undefined)).toBe(false);
+    expect(await slow.waitFor((e) => e.probe !== undefined, 'the slow answer')).toMatchObject({
+      probe: 'slow',
+    });
     expect(stack.chat.functionStats('DefaultFunction').throttles).toBe(throttlesBefore + 1);
     expect(stack.logs.some((l) => l.includes('TooManyRequestsException: Rate Exceeded.'))).toBe(true);
   });
