@@ -62,7 +62,7 @@ describe('room log regressions', () => {
   it('exit and re-enter while earlier messages are still being fanned out: nothing before the exit is missed', async () => {
     const roomId = 'reenter';
     const aku = await connect('Aku');
-    const mikki = await connect('Mikki');
+    const mikki = await connectTracked('Mikki');
     await aku.enter(roomId, 'Aku');
     await mikki.enter(roomId, 'Mikki');
     await aku.waitFor((e) => e.type === 'joined' && e.nickname === 'Mikki', 'Mikki joined');
@@ -72,19 +72,43 @@ describe('room log regressions', () => {
     for (let n = 1; n <= 4; n++) aku.send({ action: 'sendmessage', roomId, message: `before exit ${n}` });
     await aku.waitFor((e) => e.type === 'message' && e.message === 'before exit 1', 'its first message');
     mikki.send({ action: 'exitroom', roomId });
+    // Re-entering once the exit is taken (frames of one connection run concurrently: sent at
+    // the same moment, the enterroom may be handled first and answer already_in_room), long
+    // before its `exited` arrives behind the slow messages.
+    await eventually(
+      async () => ['leaving', 'exited'].includes(String(await entryState(mikki, roomId))),
+      'the exit taken',
+    );
+    expect(mikki.events.some((e) => e.type === 'exited')).toBe(false);
     mikki.send({ action: 'enterroom', roomId, nickname: 'Mikki2' });
     await mikki.waitFor((e) => e.type === 'entered' && e.nickname === 'Mikki2', 'entered again', 20_000);
 
-    const seen = mikki.events.filter(inRoom(roomId));
-    const exited = seen.findIndex((e) => e.type === 'exited');
-    const before = seen
-      .slice(0, exited)
-      .filter((e) => e.type === 'message')
-      .map((e) => e.message);
-    expect(exited).toBeGreaterThan(0);
-    expect(new Set(before)).toEqual(
-      new Set(['before exit 1', 'before exit 2', 'before exit 3', 'before exit 4']),
+    // Every message the room logged before Mikki's exit reached Mikki (Aku's four were sent
+    // without waiting, so some may come after the exit: those Mikki must not get).
+    await aku.waitForCount(
+      (e) => e.type === 'message' && String(e.message).startsWith('before exit'),
+      4,
+      "Aku's four messages",
+      20_000,
     );
+    const exited = mikki.events.find((e) => e.type === 'exited' && e.roomId === roomId);
+    const exitSeq = Number(exited?.seq);
+    const loggedBefore = aku.events
+      .filter((e) => inRoom(roomId)(e) && e.type === 'message' && Number(e.seq) < exitSeq)
+      .map((e) => e.id);
+    const mikkiGot = mikki.events
+      .filter((e) => inRoom(roomId)(e) && e.type === 'message' && Number(e.seq) < exitSeq)
+      .map((e) => e.id);
+    expect(exitSeq).toBeGreaterThan(0);
+    expect(loggedBefore.length).toBeGreaterThan(0);
+    expect(new Set(mikkiGot)).toEqual(new Set(loggedBefore));
+    // And nothing after it until its new entry.
+    const rejoin = Number(mikki.events.find((e) => e.type === 'entered' && e.nickname === 'Mikki2')?.seq);
+    expect(
+      mikki.events.filter(
+        (e) => inRoom(roomId)(e) && e.type === 'message' && Number(e.seq) > exitSeq && Number(e.seq) < rejoin,
+      ),
+    ).toEqual([]);
   }, 60_000);
 
   it('an entry that exits and is replaced before its joined reaches the log is still logged, and frees its nickname', async () => {
