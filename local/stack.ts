@@ -158,6 +158,31 @@ function checkParameter(model: TemplateModel, name: string, value: string, what:
   }
 }
 
+/**
+ * Lambda refuses an SQS event source mapping whose queue's visibility timeout is shorter than
+ * the function's timeout (CreateEventSourceMapping: InvalidParameterValueException): a batch
+ * still running would be received again, and a room's records handled twice at once.
+ */
+export function checkVisibilityTimeouts(
+  model: TemplateModel,
+  options: Pick<LocalChatOptions, 'visibilityTimeoutSeconds' | 'functionTimeouts'>,
+): void {
+  for (const trigger of model.sqsTriggers) {
+    const queue = model.queues.find((q) => q.logicalId === trigger.queueId);
+    const visibility = options.visibilityTimeoutSeconds ?? queue?.visibilityTimeoutSeconds ?? 30;
+    const timeout =
+      options.functionTimeouts?.[trigger.functionId] ??
+      model.functions[trigger.functionId]?.timeoutSeconds ??
+      3;
+    if (visibility < timeout) {
+      throw new Error(
+        `Queue visibility timeout: ${visibility} seconds is less than Function timeout: ${timeout} seconds ` +
+          `(${trigger.queueId} → ${trigger.functionId}; Lambda refuses this event source mapping).`,
+      );
+    }
+  }
+}
+
 async function buildWebClient(
   webRoot: string,
   log: LogSink,
@@ -209,6 +234,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       checkParameter(model, 'ChatAuthToken', chatToken, 'The chat token');
       checkParameter(model, 'AdminAuthToken', adminParameter, 'The admin token');
     }
+    checkVisibilityTimeouts(model, options);
   } catch (error) {
     await issuer?.stop();
     throw error;

@@ -472,13 +472,18 @@ describe('the SQS event source mapping, with a scripted function', () => {
 });
 
 describe('the fanout through the whole stack, on a bad day', () => {
+  const STACK_VISIBILITY_S = 3;
   let stack: TestStack;
   let mikki: ChatClient;
   const messages = (client: ChatClient) =>
     client.events.filter((e: ChatEvent) => e.type === 'message').map((e) => e.message as string);
 
   beforeAll(async () => {
-    stack = await startTestStack({ visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_S });
+    stack = await startTestStack({
+      visibilityTimeoutSeconds: STACK_VISIBILITY_S,
+      // Lambda refuses a visibility timeout shorter than the function's Timeout.
+      functionTimeouts: { FanoutFunction: STACK_VISIBILITY_S },
+    });
     mikki = await ChatClient.connect(stack.chat.wsUrl, stack.chat.chatToken, 'Mikki');
     await mikki.enter('bad-day', 'Mikki');
   }, 60_000);
@@ -537,11 +542,11 @@ describe('the fanout through the whole stack, on a bad day', () => {
       'the message after the crash',
       10_000,
     );
-    // The post in flight died with the sandbox; the record came back after the visibility timeout.
-    expect(Date.now() - crashedAt).toBeGreaterThanOrEqual(VISIBILITY_TIMEOUT_S * 1000 - 300);
+    // The record came back after the visibility timeout (a post already on its way when the
+    // sandbox died may land too, as at API Gateway: the same id).
+    expect(Date.now() - crashedAt).toBeGreaterThanOrEqual(STACK_VISIBILITY_S * 1000 - 300);
     expect(stack.logs.some((l) => l.includes('Runtime.ExitError'))).toBe(true);
-    const ids = mikki.events.filter((e) => e.type === 'message').map((e) => e.id);
-    expect(messages(mikki)).toEqual(['yksi', 'kaksi', 'kolme', 'neljä']);
-    expect(new Set(ids).size).toBe(4);
+    const byId = new Map(mikki.events.filter((e) => e.type === 'message').map((e) => [e.id, e.message]));
+    expect([...byId.values()]).toEqual(['yksi', 'kaksi', 'kolme', 'neljä']);
   });
 });

@@ -122,6 +122,8 @@ function faultyStack(visibilityTimeoutSeconds: number) {
   beforeAll(async () => {
     stack = await startTestStack({
       visibilityTimeoutSeconds,
+      // Lambda refuses a visibility timeout shorter than the function's Timeout.
+      functionTimeouts: { FanoutFunction: Math.min(30, visibilityTimeoutSeconds) },
       functionEnv: { SEND_RATE_LIMIT: '1000' },
       faults: { random: seeded(42) },
     });

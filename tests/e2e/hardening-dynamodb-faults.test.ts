@@ -66,7 +66,11 @@ describe('DynamoDB throttling and errors', () => {
 
   beforeAll(async () => {
     stack = await startTestStack({
-      visibilityTimeoutSeconds: 1,
+      // Failed records come back within seconds (the fanout shortens their visibility); a
+      // batch that fails whole, after the visibility timeout, which Lambda wants at least the
+      // fanout's Timeout.
+      visibilityTimeoutSeconds: 5,
+      functionTimeouts: { FanoutFunction: 5 },
       faults: { dynamodb: {}, random: seeded(6) },
       functionEnv: { SEND_RATE_LIMIT: '1000' },
     });
