@@ -113,6 +113,7 @@ async function decide(
       kind: 'leave',
       connectionId,
       entryId,
+      joinedSeq: member.joinedSeq,
       ...(entry?.entryId === entryId ? { entryState: entry.state } : {}),
     },
   };
@@ -145,6 +146,7 @@ async function logSupersededLeft(
     kind: 'leave',
     connectionId: member.connectionId,
     entryId: member.entryId,
+    joinedSeq: member.joinedSeq,
   });
   if (result !== 'appended') return undefined;
   await deps.entries.releaseNickname(left);
