@@ -64,11 +64,11 @@ const ddb = dynamoDbClient();
 const sqs = sqsClient();
 
 /** The notifier FANOUT_NOTIFIER names; the SDK's client module is loaded only when asked for. */
-async function createNotifier(): Promise<ConnectionNotifier> {
+function createNotifier(): ConnectionNotifier {
   if (config.notifier === 'sdk') {
-    const { ApiGatewayNotifier, managementApiClient } = await import(
-      '../shared/adapters/api-gateway-notifier.js'
-    );
+    const { ApiGatewayNotifier, managementApiClient } =
+      // A require, not an import: the SDK client's module loads (60-80 ms) only on this path.
+      require('../shared/adapters/api-gateway-notifier.js') as typeof import('../shared/adapters/api-gateway-notifier.js');
     return new ApiGatewayNotifier(managementApiClient(config.connectionsUrl, config.concurrency));
   }
   return new SignedConnectionsNotifier({
@@ -79,13 +79,12 @@ async function createNotifier(): Promise<ConnectionNotifier> {
     connections: config.concurrency,
   });
 }
-const notifier = createNotifier();
 
 const deps: FanoutDeps = {
   ...tableDeps(ddb),
   log: roomLog(ddb, { slices: config.slices }),
   events: new SqsRoomEventPublisher(sqs, queueUrl),
-  notifier: { send: async (...post) => (await notifier).send(...post) },
+  notifier: createNotifier(),
   concurrency: config.concurrency,
   slots: new Semaphore(config.concurrency),
   sliceSize: config.sliceSize,

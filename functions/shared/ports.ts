@@ -170,6 +170,8 @@ export interface RoomLog {
   markSliced(roomId: string): Promise<void>;
   /** The slice (bucket) a connection's memberships are kept in, in every room. */
   sliceOf(connectionId: string): number;
+  /** How many slices every roster has (0 … sliceCount - 1). */
+  readonly sliceCount: number;
   /**
    * Pages of one slice of the room's roster: the members in the room now, and those that left
    * at `fromSeq` or later (kept long enough for any slice still delivering before their `left`).

@@ -82,6 +82,9 @@ const frame = (event: ServerEvent): string => JSON.stringify(event);
 const derivedId = (kind: string, eventId: string) =>
   createHash('sha256').update(`${kind}\0${eventId}`).digest('hex').slice(0, 32);
 
+/** The id of the `index`th history page a newcomer gets after its `entered` (event `eventId`). */
+export const enteredPageId = (eventId: string, index: number) => derivedId(`history${index}`, eventId);
+
 /**
  * The fanout's work for one queue record:
  *   - a room event is logged by the room's sequencer (logRoomEvent), then posted to whoever
@@ -262,14 +265,20 @@ async function forwardToSlices(
   options: { deadline?: number },
 ): Promise<DeliveryReport> {
   const publish = options.deadline === undefined ? {} : { deadline: options.deadline };
+  // A redelivered event may lie behind the head: those its seq reaches may have left slices
+  // that are empty now, so it goes to every slice (records already queued are dropped by SQS
+  // as repeats within its 5-minute deduplication window).
+  const reached = outcome.replay
+    ? Array.from({ length: deps.log.sliceCount }, (_, slice) => slice)
+    : [...size.slices.keys()];
   let queued = 0;
   for (const earlier of outcome.preceding) {
-    const records = sliceRecords(earlier, [...size.slices.keys()]);
+    const records = sliceRecords(earlier, reached);
     await deps.events.publish(records, publish);
     queued += records.length;
   }
   const subject = await subjectOf(deps, event, outcome.event, size);
-  const slices = new Set(size.slices.keys());
+  const slices = new Set(reached);
   const subjectSlice = subject ? deps.log.sliceOf(subject.connectionId) : undefined;
   if (subjectSlice !== undefined) slices.add(subjectSlice);
   const records = sliceRecords(outcome.event, [...slices], subject && { slice: subjectSlice, subject });
@@ -396,7 +405,7 @@ export function historyFrames(
     frame(
       serverEvent(
         { type: 'history', roomId, events: page, more: index === 0 ? olderExist : true },
-        idBase === undefined ? {} : { id: derivedId(`history${index}`, idBase) },
+        idBase === undefined ? {} : { id: enteredPageId(idBase, index) },
       ),
     ),
   );

@@ -54,8 +54,12 @@ export class InMemoryRoomLog extends Scripted<keyof RoomLog> implements RoomLog 
     super();
   }
 
+  get sliceCount(): number {
+    return this.options.slices ?? SLICES;
+  }
+
   sliceOf(connectionId: string): number {
-    return shardOf(connectionId, this.options.slices ?? SLICES);
+    return shardOf(connectionId, this.sliceCount);
   }
 
   async head(roomId: string): Promise<Head> {

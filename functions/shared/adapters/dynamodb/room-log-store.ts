@@ -85,7 +85,7 @@ function sizeOf(mark: Item | undefined): RoomSize {
 export class DynamoDbRoomLog implements RoomLog {
   private readonly rooms = new Map<string, RoomState>();
   private readonly now: () => Date;
-  private readonly slices: number;
+  readonly sliceCount: number;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -93,7 +93,7 @@ export class DynamoDbRoomLog implements RoomLog {
     private readonly options: RoomLogOptions,
   ) {
     this.now = options.now ?? (() => new Date());
-    this.slices = options.slices ?? SLICES;
+    this.sliceCount = options.slices ?? SLICES;
   }
 
   private remember(roomId: string, state: RoomState): void {
@@ -103,7 +103,7 @@ export class DynamoDbRoomLog implements RoomLog {
   }
 
   sliceOf(connectionId: string): number {
-    return shardOf(connectionId, this.slices);
+    return shardOf(connectionId, this.sliceCount);
   }
 
   async head(roomId: string): Promise<{ seq: number; eventId?: string }> {
