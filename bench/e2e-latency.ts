@@ -7,6 +7,7 @@
 import WebSocket from 'ws';
 import { startLocalChat } from '../local/stack';
 import type { E2eRow } from './e2e-types';
+import { measureDynamoDbCeiling } from './support/dynamodb-ceiling';
 import { percentile, round } from './support/stats';
 
 export type { E2eRow };
@@ -193,6 +194,11 @@ export async function runE2eBench(options: E2eOptions): Promise<E2eRow> {
       stack.chatToken,
       options.singleSenderMessages,
     );
+    // What the stack's DynamoDB Local answers at most on this machine, asked by nothing else.
+    const dynamoDbCeiling = await measureDynamoDbCeiling(stack.dynamoDbEndpoint, {
+      concurrency: 32,
+      seconds: 5,
+    });
     return {
       clients: options.clients,
       rooms: options.rooms,
@@ -208,6 +214,9 @@ export async function runE2eBench(options: E2eOptions): Promise<E2eRow> {
       maxMs: round(sorted[sorted.length - 1] ?? Number.NaN),
       deliveriesPerSecond: Math.round((delivered / (lastReceipt - firstSend)) * 1000),
       singleSender,
+      percentiles: Array.from({ length: 101 }, (_, p) => round(percentile(sorted, p))),
+      offeredMessagesPerSecond: options.clients * options.ratePerSecond,
+      dynamoDbCeiling,
     };
   } finally {
     for (const c of clients) c.socket.terminate();
