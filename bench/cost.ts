@@ -56,6 +56,8 @@ const MINUTES_PER_1000 = (1000 * SECONDS_PER_MESSAGE) / 60;
 /** Every AWS request the room's messages caused. */
 export interface Traffic {
   members: number;
+  /** Members of the other rooms already in the table (the per-message cost must not depend on them). */
+  otherMembers: number;
   messages: number;
   delivery: 'one hop' | 'slices';
   apiMessagesIn: number;
@@ -80,6 +82,7 @@ export interface CostRow {
 
 export interface RoomUnitsRow {
   members: number;
+  otherMembers: number;
   delivery: 'one hop' | 'slices';
   writeUnitsPerMessage: number;
   readUnitsPerMessage: number;
@@ -178,6 +181,8 @@ function pricedAppSync(members: number): CostRow {
 
 interface Harness {
   stack: LocalChat;
+  /** Members seeded into its table so far, every room together. */
+  seeded: number;
   server: RemoteConnectionsServer;
   ddb: DynamoDbMeter;
   sqs: SqsMeter;
@@ -210,6 +215,7 @@ async function startHarness(
   });
   return {
     stack,
+    seeded: 0,
     server,
     ddb,
     sqs,
@@ -287,10 +293,12 @@ async function measureRoom(
   senderCount: number,
   delivery: Traffic['delivery'],
 ): Promise<Traffic> {
-  const roomId = `cost${members}${delivery === 'slices' ? 's' : 'h'}`;
+  const otherMembers = h.seeded;
+  const roomId = `cost${members}${delivery === 'slices' ? 's' : 'h'}${otherMembers}`;
   const { sockets, ids } = await connect(h.stack, Math.min(senderCount, members));
   try {
     await batchPut(aws.ddb, h.stack.tableName, roomOf(roomId, members, ids));
+    h.seeded += members;
     // One message first, unmeasured: warm sandboxes, and a large room's one-time switch to slices.
     await h.server.reset();
     (sockets[0] as WebSocket).send(JSON.stringify({ action: 'sendmessage', roomId, message: 'warm' }));
@@ -324,6 +332,7 @@ async function measureRoom(
     const ddb = h.ddb.take();
     const traffic: Traffic = {
       members,
+      otherMembers,
       messages,
       delivery,
       apiMessagesIn: messages,
@@ -416,6 +425,7 @@ export async function runCostBench(aws: LocalAws, options: CostOptions): Promise
   const roomUnits: RoomUnitsRow[] = [];
   const unitsOf = (t: Traffic): RoomUnitsRow => ({
     members: t.members,
+    otherMembers: t.otherMembers,
     delivery: t.delivery,
     writeUnitsPerMessage: round(t.dynamodb.writeUnits / t.messages, 2),
     readUnitsPerMessage: round(t.dynamodb.readUnits / t.messages, 1),
@@ -436,6 +446,12 @@ export async function runCostBench(aws: LocalAws, options: CostOptions): Promise
             options.senders,
             members > 1000 ? 'slices' : 'one hop',
           ),
+        );
+      }
+      // The small rooms again, now that the table holds every larger room too.
+      for (const { members, messages } of options.unitSizes.filter((s) => s.members <= 1000)) {
+        roomUnits.push(
+          unitsOf(await measureRoom(sliced, aws, members, messages, options.senders, 'one hop')),
         );
       }
     } finally {
@@ -467,7 +483,10 @@ export async function runCostBench(aws: LocalAws, options: CostOptions): Promise
       const s = sample.find((x) => x.members === members) as (typeof sample)[number];
       rows.push(priced(t), pricedSample(members, s.scanReadUnits, s.lambdaMs), pricedAppSync(members));
     }
-    roomUnits.sort((a, b) => a.members - b.members || a.delivery.localeCompare(b.delivery));
+    roomUnits.sort(
+      (a, b) =>
+        a.members - b.members || a.delivery.localeCompare(b.delivery) || a.otherMembers - b.otherMembers,
+    );
     return {
       traffic,
       sample,

@@ -4,9 +4,12 @@ export interface E2eRow {
   messages: number;
   expectedDeliveries: number;
   delivered: number;
+  /** Deliveries of accepted messages that never arrived. */
   lost: number;
   duplicated: number;
   errors: number;
+  /** Messages answered with an error instead of being accepted (never delivered), by code. */
+  refused?: Record<string, number>;
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;

@@ -12,7 +12,8 @@ const fmt = (value: number) =>
 
 function frame(width: number, height: number, title: string, body: string[]): string {
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" ${FONT}>`,
+    `<title>${esc(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="600">${esc(title)}</text>`,
     ...body,
@@ -46,9 +47,9 @@ export function logLogChart(options: {
   yLabel: string;
   series: Series[];
 }): string {
-  const width = 760;
+  const width = 800;
   const height = 440;
-  const m = { left: 70, right: 190, top: 40, bottom: 50 };
+  const m = { left: 70, right: 230, top: 40, bottom: 50 };
   const all = options.series.flatMap((s) => s.points);
   const xs = all.map(([x]) => x);
   const ys = all.map(([, y]) => y);
@@ -113,7 +114,7 @@ export interface BarGroup {
  * groups differ by orders of magnitude): the parts are the services a total is made of.
  */
 export function stackedBars(options: { title: string; unit: string; groups: BarGroup[] }): string {
-  const width = 760;
+  const width = 800;
   const barHeight = 20;
   const gap = 8;
   const left = 130;
@@ -123,7 +124,7 @@ export function stackedBars(options: { title: string; unit: string; groups: BarG
   const body: string[] = [];
   let y = 40;
   parts.forEach((part, i) => {
-    const x = left + i * 130;
+    const x = left + i * 120;
     body.push(
       `<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${color(part)}"/>`,
       `<text x="${x + 16}" y="${y}">${esc(part)}</text>`,
@@ -182,7 +183,7 @@ export function cdfChart(options: {
       `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle">${fmt(t)}</text>`,
     );
   }
-  for (const p of [0, 25, 50, 75, 90, 99, 100]) {
+  for (const p of [0, 25, 50, 75, 90, 100]) {
     body.push(
       `<line x1="${m.left}" y1="${py(p)}" x2="${width - m.right}" y2="${py(p)}" stroke="#eee"/>`,
       `<text x="${m.left - 6}" y="${py(p) + 4}" text-anchor="end">${p}%</text>`,
