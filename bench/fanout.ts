@@ -12,7 +12,9 @@
  * DynamoDB's are elsewhere). DynamoDB's request units per message come from a metering proxy.
  * Beside them: the naive one-post-at-a-time loop of the public samples (projected).
  */
+import { fork } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import {
   ApiGatewayManagementApiClient,
   PostToConnectionCommand,
@@ -60,8 +62,16 @@ export interface FanoutRow {
   runs: number;
 }
 
+export interface PostPathRow {
+  path: string;
+  cpuMsPerPost: number;
+  postsPerSecond: number;
+}
+
 export interface FanoutResults {
   rows: FanoutRow[];
+  /** The ways a post can be made, in one process, the same posts each (support/post-paths-process.ts). */
+  postPaths: PostPathRow[];
   /** One awaited post after another with the SDK client, as the public samples do. */
   sequentialMsPerPost: number;
   /** Load average (1 min) before and after the scenario. */
@@ -77,6 +87,32 @@ export interface FanoutOptions {
   /** Fanout processes polling the queue for slice records. */
   processes: number;
   sequentialPosts: number;
+  /** Posts per way of posting in the option-by-option comparison. */
+  postPathPosts: number;
+}
+
+/** Runs support/post-paths-process.ts in a process of its own and returns its rows. */
+async function measurePostPaths(
+  callbackUrl: string,
+  posts: number,
+  concurrency: number,
+): Promise<PostPathRow[]> {
+  const child = fork(path.join(__dirname, 'support', 'post-paths-process.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  try {
+    const reply = await new Promise<{ rows?: PostPathRow[]; error?: string }>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as { rows?: PostPathRow[]; error?: string }));
+      child.once('exit', (code) => reject(new Error(`post paths exited (${code})`)));
+      child.send({ callbackUrl, posts, concurrency });
+    });
+    if (!reply.rows) throw new Error(`post paths: ${reply.error}`);
+    return reply.rows;
+  } finally {
+    child.kill();
+  }
 }
 
 const SLICES = 100;
@@ -223,7 +259,15 @@ export async function runFanoutBench(aws: LocalAws, options: FanoutOptions): Pro
       );
     }
     const sequentialMsPerPost = round((performance.now() - started) / options.sequentialPosts, 2);
-    return { rows, sequentialMsPerPost, load: [round(loadBefore, 2), round(os.loadavg()[0] ?? 0, 2)] };
+    await Promise.all(processes.map((p) => p.stop()));
+    const postPaths = await measurePostPaths(server.callbackUrl, options.postPathPosts, options.concurrency);
+    for (const p of postPaths) console.log(`  ${p.path}: ${p.cpuMsPerPost} ms CPU per post`);
+    return {
+      rows,
+      postPaths,
+      sequentialMsPerPost,
+      load: [round(loadBefore, 2), round(os.loadavg()[0] ?? 0, 2)],
+    };
   } finally {
     naive.destroy();
     await Promise.all(processes.map((p) => p.stop()));

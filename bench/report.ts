@@ -170,6 +170,20 @@ function fanoutSection(out: string[], f: FanoutResults): void {
     '![Fanout wall time against room size, for each path, with the ideal lines](bench/charts/fanout.svg)',
     '',
   );
+  if (f.postPaths.length > 0) {
+    out.push(
+      '### Posting, option by option',
+      '',
+      `The ways of posting the issue lists, measured in turn in one process of their own: ${n(f.postPaths[0] ? 10000 : 0)} posts each at ${rows[0]?.concurrency ?? 64} in flight to the same server, ` +
+        'after a warm-up round of each. CPU per post covers signing, the HTTP exchange and the client’s own overhead (not the fanout’s roster reads).',
+      '',
+      table(
+        ['how', 'CPU per post (ms)', 'posts/s'],
+        f.postPaths.map((p) => [p.path, p.cpuMsPerPost, p.postsPerSecond]),
+      ),
+      '',
+    );
+  }
   const ratio = sdk10k && signed10k ? sdk10k.cpuMsPerPost / signed10k.cpuMsPerPost : 0;
   out.push(
     `- Goal: CPU per post ≤ 0.15 ms at 10,000 members — ${verdict(signed10k !== undefined && signed10k.cpuMsPerPost <= 0.15)}${signed10k ? ` (${signed10k.cpuMsPerPost} ms)` : ''}.`,

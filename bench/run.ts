@@ -75,6 +75,7 @@ async function main(): Promise<void> {
           runs: quick ? 1 : 3,
           processes: processesArg ? Number(processesArg.split('=')[1]) : 4,
           sequentialPosts: quick ? 50 : 250,
+          postPathPosts: quick ? 1000 : 10000,
         }),
       );
       console.table(results.fanout.rows);

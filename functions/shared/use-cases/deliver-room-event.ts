@@ -71,6 +71,9 @@ export class DeadlineReachedError extends Error {
   }
 }
 
+/** Slice records per SendMessageBatch (SQS takes at most 10 entries a request). */
+const SLICE_RECORDS_PER_PUBLISH = 10;
+
 /** Most retained events a resume delivers; a client further behind gets the latest page (resumed: false). */
 export const MAX_RESUME_EVENTS = 500;
 
@@ -271,10 +274,21 @@ async function forwardToSlices(
   const reached = outcome.replay
     ? Array.from({ length: deps.log.sliceCount }, (_, slice) => slice)
     : [...size.slices.keys()];
+  // An event's records go to different groups (one per slice), so they are queued in parallel
+  // batches; the event after them waits until they all are (each slice keeps the log's order).
+  const queue = (records: SliceRecord[]) =>
+    Promise.all(
+      Array.from({ length: Math.ceil(records.length / SLICE_RECORDS_PER_PUBLISH) }, (_, i) =>
+        deps.events.publish(
+          records.slice(i * SLICE_RECORDS_PER_PUBLISH, (i + 1) * SLICE_RECORDS_PER_PUBLISH),
+          publish,
+        ),
+      ),
+    );
   let queued = 0;
   for (const earlier of outcome.preceding) {
     const records = sliceRecords(earlier, reached);
-    await deps.events.publish(records, publish);
+    await queue(records);
     queued += records.length;
   }
   const subject = await subjectOf(deps, event, outcome.event, size);
@@ -282,7 +296,7 @@ async function forwardToSlices(
   const subjectSlice = subject ? deps.log.sliceOf(subject.connectionId) : undefined;
   if (subjectSlice !== undefined) slices.add(subjectSlice);
   const records = sliceRecords(outcome.event, [...slices], subject && { slice: subjectSlice, subject });
-  await deps.events.publish(records, publish);
+  await queue(records);
   queued += records.length;
   return { seq: outcome.seq, delivered: 0, gone: [], failed: 0, slices: queued };
 }
