@@ -25,18 +25,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import WebSocket from 'ws';
-import {
-  entryItem,
-  type Item,
-  key,
-  memberItem,
-  nicknameItem,
-  SLICES,
-  shardOf,
-  sliceCount,
-  sliceMemberItem,
-} from '../functions/shared/adapters/dynamodb/table-layout';
-import { fromIdOf } from '../functions/shared/domain/identity';
+import { SLICES } from '../functions/shared/adapters/dynamodb/table-layout';
 import { type LocalChat, startLocalChat } from '../local/stack';
 import { uniqueTableName } from '../tests/support/chat-table';
 import { CREDENTIALS, type LocalAws, REGION } from '../tests/support/local-aws';
@@ -46,6 +35,7 @@ import {
   type RemoteConnectionsServer,
   startRemoteConnectionsServer,
 } from './support/remote-connections-server';
+import { roomItems } from './support/room-seed';
 import { batchPut } from './support/seed';
 import { round } from './support/stats';
 
@@ -236,30 +226,6 @@ async function settled(stack: LocalChat, quietMs = 500): Promise<void> {
   }
 }
 
-/** The room's items: seeded members (recipients) and the senders' entries (real connections). */
-function* roomOf(roomId: string, members: number, senders: string[]): Generator<Item> {
-  const ttl = Math.floor(Date.now() / 1000) + 3 * 60 * 60;
-  const counts = new Map<number, number>();
-  for (let i = 0; i < members; i++) {
-    const connectionId = senders[i] ?? `${roomId}-c${i}=`;
-    const entryId = `e-${roomId}-${i}`;
-    const nickname = `user${i}`;
-    const slice = shardOf(connectionId, SLICES);
-    counts.set(slice, (counts.get(slice) ?? 0) + 1);
-    const member = { connectionId, entryId, nickname, joinedSeq: 0 };
-    yield memberItem(roomId, member, ttl);
-    yield sliceMemberItem(roomId, slice, member, ttl);
-    if (i < senders.length) {
-      const entry = { connectionId, roomId, entryId, nickname, fromId: fromIdOf({}, connectionId) };
-      yield entryItem({ ...entry, state: 'active', updatedAt: Date.now() }, ttl);
-      yield nicknameItem(entry, ttl);
-    }
-  }
-  const mark: Item = { ...key.logMark(roomId), members: { N: String(members) } };
-  for (const [slice, count] of counts) mark[sliceCount(slice)] = { N: String(count) };
-  yield mark;
-}
-
 async function connect(stack: LocalChat, count: number): Promise<{ sockets: WebSocket[]; ids: string[] }> {
   const sockets: WebSocket[] = [];
   const ids: string[] = [];
@@ -297,7 +263,7 @@ async function measureRoom(
   const roomId = `cost${members}${delivery === 'slices' ? 's' : 'h'}${otherMembers}`;
   const { sockets, ids } = await connect(h.stack, Math.min(senderCount, members));
   try {
-    await batchPut(aws.ddb, h.stack.tableName, roomOf(roomId, members, ids));
+    await batchPut(aws.ddb, h.stack.tableName, roomItems(roomId, members, { slices: SLICES, senders: ids }));
     h.seeded += members;
     // One message first, unmeasured: warm sandboxes, and a large room's one-time switch to slices.
     await h.server.reset();

@@ -72,6 +72,7 @@ export interface FanoutResults {
   rows: FanoutRow[];
   /** The ways a post can be made, in one process, the same posts each (support/post-paths-process.ts). */
   postPaths: PostPathRow[];
+  postPathPosts: number;
   /** One awaited post after another with the SDK client, as the public samples do. */
   sequentialMsPerPost: number;
   /** Load average (1 min) before and after the scenario. */
@@ -131,7 +132,11 @@ export async function runFanoutBench(aws: LocalAws, options: FanoutOptions): Pro
     await batchPut(aws.ddb, tableName, roomItems(roomOf('signed', members), members, { slices: SLICES }));
   }
   for (const members of options.slicedSizes) {
-    await batchPut(aws.ddb, tableName, roomItems(roomOf('sliced', members), members, { slices: SLICES }));
+    await batchPut(
+      aws.ddb,
+      tableName,
+      roomItems(roomOf('sliced', members), members, { slices: SLICES, sliced: true }),
+    );
   }
 
   const env = (extra: Record<string, string>) => ({
@@ -265,6 +270,7 @@ export async function runFanoutBench(aws: LocalAws, options: FanoutOptions): Pro
     return {
       rows,
       postPaths,
+      postPathPosts: options.postPathPosts,
       sequentialMsPerPost,
       load: [round(loadBefore, 2), round(os.loadavg()[0] ?? 0, 2)],
     };

@@ -174,7 +174,7 @@ function fanoutSection(out: string[], f: FanoutResults): void {
     out.push(
       '### Posting, option by option',
       '',
-      `The ways of posting the issue lists, measured in turn in one process of their own: ${n(f.postPaths[0] ? 10000 : 0)} posts each at ${rows[0]?.concurrency ?? 64} in flight to the same server, ` +
+      `The ways of posting the issue lists, measured in turn in one process of their own: ${n(f.postPathPosts)} posts each at ${rows[0]?.concurrency ?? 64} in flight to the same server, ` +
         'after a warm-up round of each. CPU per post covers signing, the HTTP exchange and the client’s own overhead (not the fanout’s roster reads).',
       '',
       table(
