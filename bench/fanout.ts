@@ -21,14 +21,8 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { shardOf } from '../functions/shared/adapters/dynamodb/table-layout';
 import { createChatTable, uniqueTableName } from '../tests/support/chat-table';
-import {
-  CREDENTIALS,
-  createFifoQueue,
-  deadLetterQueueUrlOf,
-  type LocalAws,
-  REGION,
-} from '../tests/support/local-aws';
-import { type FanoutProcess, startFanoutProcess } from './support/fanout-processes';
+import { CREDENTIALS, createFifoQueue, type LocalAws, REGION } from '../tests/support/local-aws';
+import { type FanoutProcess, fanoutEnvironment, startFanoutProcess } from './support/fanout-processes';
 import { DynamoDbMeter, startProxy } from './support/metering-proxies';
 import { startRemoteConnectionsServer } from './support/remote-connections-server';
 import { messageFrom, roomItems } from './support/room-seed';
@@ -139,22 +133,16 @@ export async function runFanoutBench(aws: LocalAws, options: FanoutOptions): Pro
     );
   }
 
-  const env = (extra: Record<string, string>) => ({
-    AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    AWS_ENDPOINT_URL_DYNAMODB: ddbProxy.endpoint,
-    AWS_ENDPOINT_URL_SQS: aws.sqsEndpoint,
-    TABLE_NAME: tableName,
-    QUEUE_URL: queueUrl,
-    DEAD_LETTER_QUEUE_URL: deadLetterQueueUrlOf(queueUrl),
-    CONNECTIONS_URL: server.callbackUrl,
-    FANOUT_CONCURRENCY: String(options.concurrency),
-    FANOUT_SLICES: String(SLICES),
-    ...extra,
-  });
+  const env = (extra: Record<string, string>) =>
+    fanoutEnvironment({
+      dynamoDbEndpoint: ddbProxy.endpoint,
+      sqsEndpoint: aws.sqsEndpoint,
+      tableName,
+      queueUrl,
+      connectionsUrl: server.callbackUrl,
+      extra: { FANOUT_CONCURRENCY: String(options.concurrency), FANOUT_SLICES: String(SLICES), ...extra },
+    });
+
   const oneHop = { FANOUT_SLICE_SIZE: '1000000' };
   const processes: FanoutProcess[] = [];
   const start = async (extra: Record<string, string>) => {

@@ -10,14 +10,8 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { deduplicationIdOf, messageGroupOf } from '../functions/shared/domain/room-events';
 import { createChatTable, uniqueTableName } from '../tests/support/chat-table';
-import {
-  CREDENTIALS,
-  createFifoQueue,
-  deadLetterQueueUrlOf,
-  type LocalAws,
-  REGION,
-} from '../tests/support/local-aws';
-import { startFanoutProcess } from './support/fanout-processes';
+import { createFifoQueue, type LocalAws } from '../tests/support/local-aws';
+import { fanoutEnvironment, startFanoutProcess } from './support/fanout-processes';
 import { startRemoteConnectionsServer } from './support/remote-connections-server';
 import { messageFrom, roomItems } from './support/room-seed';
 import { batchPut } from './support/seed';
@@ -56,20 +50,17 @@ export async function runThroughputBench(
   try {
     for (const { variant, notifier, concurrency } of options.variants) {
       const queueUrl = await createFifoQueue(aws.sqs, 'bench-throughput');
-      const fanout = await startFanoutProcess({
-        AWS_REGION: REGION,
-        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        AWS_ENDPOINT_URL_DYNAMODB: aws.ddbEndpoint,
-        AWS_ENDPOINT_URL_SQS: aws.sqsEndpoint,
-        TABLE_NAME: tableName,
-        QUEUE_URL: queueUrl,
-        DEAD_LETTER_QUEUE_URL: deadLetterQueueUrlOf(queueUrl),
-        CONNECTIONS_URL: server.callbackUrl,
-        FANOUT_NOTIFIER: notifier,
-        FANOUT_CONCURRENCY: String(concurrency),
-      });
+      const fanout = await startFanoutProcess(
+        fanoutEnvironment({
+          dynamoDbEndpoint: aws.ddbEndpoint,
+          sqsEndpoint: aws.sqsEndpoint,
+          tableName,
+          queueUrl,
+          connectionsUrl: server.callbackUrl,
+          extra: { FANOUT_NOTIFIER: notifier, FANOUT_CONCURRENCY: String(concurrency) },
+        }),
+      );
+
       try {
         await fanout.poll(queueUrl);
         // As the send route queues them: one message after another into the room's group.

@@ -7,6 +7,32 @@ import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { RoomEvent } from '../../functions/shared/domain/room-events';
+import { CREDENTIALS, deadLetterQueueUrlOf, REGION } from '../../tests/support/local-aws';
+
+/** What a fanout sandbox reads at cold start, pointed at the benchmark's backends. */
+export function fanoutEnvironment(options: {
+  dynamoDbEndpoint: string;
+  sqsEndpoint: string;
+  tableName: string;
+  queueUrl: string;
+  connectionsUrl: string;
+  extra?: Record<string, string>;
+}): Record<string, string> {
+  return {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    AWS_ENDPOINT_URL_DYNAMODB: options.dynamoDbEndpoint,
+    AWS_ENDPOINT_URL_SQS: options.sqsEndpoint,
+    TABLE_NAME: options.tableName,
+    QUEUE_URL: options.queueUrl,
+    DEAD_LETTER_QUEUE_URL: deadLetterQueueUrlOf(options.queueUrl),
+    CONNECTIONS_URL: options.connectionsUrl,
+    ...options.extra,
+  };
+}
 
 export interface FanoutProcess {
   /** Runs `events` as one batch; resolves with the handler's answer and its wall time. */

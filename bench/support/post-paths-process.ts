@@ -4,7 +4,6 @@
  * benchmarks' @connections server. Reports CPU time per post for each (IPC: the parent sends
  * {callbackUrl, posts, concurrency} and gets {rows}).
  */
-import { createHash, createHmac } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import {
   ApiGatewayManagementApiClient,
@@ -15,31 +14,10 @@ import { Pool } from 'undici';
 import { SignedConnectionsNotifier } from '../../functions/shared/adapters/signed-connections-notifier';
 import { escapeUri, SigV4Signer } from '../../functions/shared/adapters/sigv4-signer';
 import { forEachConcurrently } from '../../functions/shared/runtime/concurrency';
+import { Sha256 } from '../../tests/support/smithy-sha256';
 
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const REGION = 'us-east-1';
-
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytes = (data: SourceData) =>
-  typeof data === 'string'
-    ? data
-    : ArrayBuffer.isView(data)
-      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-      : Buffer.from(data);
-
-/** node:crypto's SHA-256 as @smithy/signature-v4 takes it (what @smithy/hash-node does). */
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData) {
-    this.hash.update(bytes(data));
-  }
-  async digest() {
-    return new Uint8Array(this.hash.digest());
-  }
-}
 
 interface Input {
   callbackUrl: string;

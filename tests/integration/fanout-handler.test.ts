@@ -90,11 +90,17 @@ interface Member {
   nickname: string;
 }
 
+/** Runs the fanout over records and expects every one of them to succeed. */
+async function deliverAll(records: SQSRecord[]): Promise<void> {
+  expect(await fanout(sqsEvent(records))).toEqual({ batchItemFailures: [] });
+}
+
 /** A connected member of the room, entered through the real flow: entry reserved, joined logged. */
 async function join(
   roomId: string,
   nickname: string,
   connectionId = connectionIdFor(nickname),
+  deliver: (records: SQSRecord[]) => Promise<unknown> = deliverAll,
 ): Promise<Member> {
   await registry.putConnection({ connectionId, role: 'user', principalId: 'user', connectedAt: Date.now() });
   const entry = {
@@ -110,7 +116,7 @@ async function join(
     { kind: 'joined', roomId, connectionId, entryId: entry.entryId, nickname, fromId: entry.fromId },
     { id: entryEventId('joined', entry.entryId) },
   );
-  expect(await fanout(sqsEvent([sqsFifoRecord(joined)]))).toEqual({ batchItemFailures: [] });
+  await deliver([sqsFifoRecord(joined)]);
   return { connectionId, entryId: entry.entryId, nickname };
 }
 
@@ -671,30 +677,8 @@ describe('a large room, delivered in slices (FANOUT_SLICE_SIZE=2, FANOUT_SLICES=
   }
 
   /** A member entered through the sliced fanout (its joined and its slice records delivered). */
-  async function joinSliced(roomId: string, nickname: string): Promise<Member> {
-    const connectionId = connectionIdFor(nickname);
-    await registry.putConnection({
-      connectionId,
-      role: 'user',
-      principalId: 'user',
-      connectedAt: Date.now(),
-    });
-    const entry = {
-      connectionId,
-      roomId,
-      entryId: `${nickname}-${roomId}`,
-      nickname,
-      fromId: `f-${nickname}`,
-    };
-    await entries.reserve(entry);
-    await entries.markQueued(entry);
-    const joined = roomEventFixture(
-      { kind: 'joined', roomId, connectionId, entryId: entry.entryId, nickname, fromId: entry.fromId },
-      { id: entryEventId('joined', entry.entryId) },
-    );
-    await deliverSliced([sqsFifoRecord(joined)]);
-    return { connectionId, entryId: entry.entryId, nickname };
-  }
+  const joinSliced = (roomId: string, nickname: string) =>
+    join(roomId, nickname, connectionIdFor(nickname), deliverSliced);
 
   async function slicedRoom(roomId: string, ...nicknames: string[]): Promise<Record<string, Member>> {
     const members: Record<string, Member> = {};

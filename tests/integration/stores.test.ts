@@ -162,7 +162,7 @@ describe('DynamoDB adapters: what only the table shows', () => {
     return commands;
   }
 
-  /** Mikki on the roster of room r1 (joined at 1), a message at 2, then its left at 3. */
+  /** Mikki on the roster of room r1 (joined at 1), a message at 2. */
   async function mikkiCameAndWent() {
     const connectionId = 'mikki1=';
     await world.registry.putConnection({ connectionId, role: 'user', principalId: 'user', connectedAt: 1 });
@@ -176,6 +176,18 @@ describe('DynamoDB adapters: what only the table shows', () => {
     });
     await world.log.append('r1', recordOf(messageOf(entry), 2), { kind: 'message' });
     return { connectionId, entry };
+  }
+
+  /** Mikki exits room r1: its left logged at 3. */
+  async function mikkiLeaves(connectionId: string, entry: ReturnType<typeof newEntry>) {
+    const leaving = await world.entries.beginExit({ ...entry, state: 'active', updatedAt: 0 });
+    await world.log.append('r1', recordOf(leftOf(entry), 3), {
+      kind: 'leave',
+      connectionId,
+      entryId: entry.entryId,
+      joinedSeq: 1,
+      entryState: leaving.state,
+    });
   }
 
   it('enables TTL on the `ttl` attribute of the table created from the template', async () => {
@@ -206,14 +218,7 @@ describe('DynamoDB adapters: what only the table shows', () => {
 
   it('keeps logged events for the retention, and the log mark of the last left without expiry', async () => {
     const { connectionId, entry } = await mikkiCameAndWent();
-    const leaving = await world.entries.beginExit({ ...entry, state: 'active', updatedAt: 0 });
-    await world.log.append('r1', recordOf(leftOf(entry), 3), {
-      kind: 'leave',
-      connectionId,
-      entryId: entry.entryId,
-      joinedSeq: 1,
-      entryState: leaving.state,
-    });
+    await mikkiLeaves(connectionId, entry);
 
     const items = await scan();
     const logItems = items.filter((i) => i.pk?.S === 'log#r1');
@@ -230,15 +235,8 @@ describe('DynamoDB adapters: what only the table shows', () => {
     const slice = world.log.sliceOf(connectionId);
     const counted = async () => (await scan()).find((i) => i.sk?.S === 'logmark');
     expect(await counted()).toMatchObject({ members: { N: '1' }, [`m${slice}`]: { N: '1' } });
-    const leaving = await world.entries.beginExit({ ...entry, state: 'active', updatedAt: 0 });
 
-    await world.log.append('r1', recordOf(leftOf(entry), 3), {
-      kind: 'leave',
-      connectionId,
-      entryId: entry.entryId,
-      joinedSeq: 1,
-      entryState: leaving.state,
-    });
+    await mikkiLeaves(connectionId, entry);
 
     const items = await scan();
     expect(await counted()).toMatchObject({

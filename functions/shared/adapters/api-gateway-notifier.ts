@@ -5,8 +5,8 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { ConnectionNotifier, DeliveryResult } from '../ports.js';
-import { DEFAULT_RETRY, type RetryPolicy, withRetry } from '../runtime/retry.js';
-import { isGone, isRetryableDelivery } from './connections-errors.js';
+import { DEFAULT_RETRY, type RetryPolicy } from '../runtime/retry.js';
+import { isGone, isRetryableDelivery, postWithRetry } from './connections-errors.js';
 
 export { isGone, isRetryableDelivery };
 
@@ -53,17 +53,6 @@ export class ApiGatewayNotifier implements ConnectionNotifier {
       ConnectionId: connectionId,
       Data: this.encoder.encode(payload),
     });
-    try {
-      await withRetry(
-        () => this.client.send(command),
-        isRetryableDelivery,
-        this.retry,
-        options.deadline === undefined ? {} : { deadline: options.deadline },
-      );
-      return 'delivered';
-    } catch (error) {
-      if (isGone(error)) return 'gone';
-      throw error;
-    }
+    return postWithRetry(() => this.client.send(command), this.retry, options.deadline);
   }
 }

@@ -3,6 +3,9 @@
  * the signed one): 410 is a connection that is gone; 429, 5xx and transport failures (no HTTP
  * status: reset, refused, timed out) are worth retrying; any other answer is not.
  */
+import type { DeliveryResult } from '../ports.js';
+import { type RetryPolicy, withRetry } from '../runtime/retry.js';
+
 interface HttpErrorShape {
   name?: string;
   $metadata?: { httpStatusCode?: number };
@@ -36,5 +39,23 @@ export class ConnectionsApiError extends Error {
     super(`@connections answered ${status} ${name}${detail ? `: ${detail}` : ''}`);
     this.name = name;
     this.$metadata = { httpStatusCode: status };
+  }
+}
+
+/**
+ * One post with the notifiers' policy: retried while worth it (backoff, no retry after the
+ * deadline), 'gone' for a 410, the last error thrown otherwise.
+ */
+export async function postWithRetry(
+  post: () => Promise<unknown>,
+  retry: RetryPolicy,
+  deadline: number | undefined,
+): Promise<DeliveryResult> {
+  try {
+    await withRetry(post, isRetryableDelivery, retry, deadline === undefined ? {} : { deadline });
+    return 'delivered';
+  } catch (error) {
+    if (isGone(error)) return 'gone';
+    throw error;
   }
 }

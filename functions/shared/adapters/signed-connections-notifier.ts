@@ -14,8 +14,8 @@
  */
 import Pool from 'undici/lib/dispatcher/pool.js';
 import type { ConnectionNotifier, DeliveryResult } from '../ports.js';
-import { DEFAULT_RETRY, type RetryPolicy, withRetry } from '../runtime/retry.js';
-import { ConnectionsApiError, isGone, isRetryableDelivery } from './connections-errors.js';
+import { DEFAULT_RETRY, type RetryPolicy } from '../runtime/retry.js';
+import { ConnectionsApiError, postWithRetry } from './connections-errors.js';
 import { type CredentialsProvider, escapeUri, SigV4Signer } from './sigv4-signer.js';
 
 export interface SignedNotifierOptions {
@@ -75,18 +75,7 @@ export class SignedConnectionsNotifier implements ConnectionNotifier {
     const body = this.bodyOf(payload);
     // The SDK's own label encoding (extendedEncodeURIComponent).
     const path = `${this.basePath}/@connections/${escapeUri(connectionId)}`;
-    try {
-      await withRetry(
-        () => this.post(path, body),
-        isRetryableDelivery,
-        this.retry,
-        options.deadline === undefined ? {} : { deadline: options.deadline },
-      );
-      return 'delivered';
-    } catch (error) {
-      if (isGone(error)) return 'gone';
-      throw error;
-    }
+    return postWithRetry(() => this.post(path, body), this.retry, options.deadline);
   }
 
   /** Closes the pool's sockets (tests and the bench; a Lambda sandbox keeps them). */

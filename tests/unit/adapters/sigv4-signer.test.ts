@@ -3,39 +3,17 @@
  * same Authorization for the same request, credentials and time, and the same on every later
  * post (the derived key and payload hash kept), a new key on a new day or secret.
  */
-import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import {
   escapeUri,
   type SigningCredentials,
   SigV4Signer,
 } from '../../../functions/shared/adapters/sigv4-signer';
+import { Sha256 } from '../../support/smithy-sha256';
 
 const HOST = 'abc123defg.execute-api.eu-north-1.amazonaws.com';
 const REGION = 'eu-north-1';
 const AT = new Date('2030-05-17T09:08:07.654Z');
-
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytes = (data: SourceData) =>
-  typeof data === 'string'
-    ? data
-    : ArrayBuffer.isView(data)
-      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-      : Buffer.from(data);
-
-/** A SHA-256 for @smithy/signature-v4 (the SDK passes @smithy/hash-node's, which wraps node:crypto the same way). */
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData) {
-    this.hash.update(bytes(data));
-  }
-  async digest() {
-    return new Uint8Array(this.hash.digest());
-  }
-}
 
 async function smithySigned(credentials: SigningCredentials, path: string, body: Buffer, at = AT) {
   const signer = new SignatureV4({
