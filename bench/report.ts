@@ -411,6 +411,7 @@ function e2eSection(out: string[], e: E2eRow, cost?: CostResults): void {
     table(
       [
         'messages',
+        'refused',
         'deliveries expected',
         'delivered',
         'lost',
@@ -424,6 +425,9 @@ function e2eSection(out: string[], e: E2eRow, cost?: CostResults): void {
       [
         [
           e.messages,
+          Object.entries(e.refused ?? {})
+            .map(([code, count]) => `${count} ${code}`)
+            .join(', ') || 0,
           e.expectedDeliveries,
           e.delivered,
           e.lost,
@@ -436,6 +440,8 @@ function e2eSection(out: string[], e: E2eRow, cost?: CostResults): void {
         ],
       ],
     ),
+    '',
+    'Refused: messages the send route answered with an error (the sender was told; nothing was queued). Lost: deliveries of accepted messages that never arrived.',
     '',
   );
   if (e.percentiles)
