@@ -3,7 +3,7 @@
  * a few requests in flight, unprocessed items retried).
  */
 import { type AttributeValue, BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { forEachConcurrently } from '../../functions/shared/domain/concurrency';
+import { forEachConcurrently } from '../../functions/shared/runtime/concurrency';
 
 export type Item = Record<string, AttributeValue>;
 

@@ -6,13 +6,27 @@
  * comes back at once. A failed record comes back after a short backoff instead of the queue's
  * visibility timeout, and an event that failed MAX_ATTEMPTS times is parked in the
  * dead-letter queue so its room flows on.
+ *
+ * Large rooms in parallel: a room of more than FANOUT_SLICE_SIZE members (1,000) is not posted
+ * to by its sequencer. It queues the logged event once per slice of the roster (FANOUT_SLICES,
+ * a connection's slice is a hash of its id), each slice record in its own FIFO group, and
+ * other fanout invocations deliver the slices at the same time, each to the members whose
+ * window holds the event's seq (deliver-room-event.ts says why every promise of the room's log
+ * holds). The records of one batch run at once when their groups differ, so the posts in
+ * flight are bounded per invocation (FANOUT_CONCURRENCY), not per record.
+ *
+ * Posts go out signed by the fanout itself over keep-alive sockets (SignedConnectionsNotifier,
+ * about a tenth of the SDK's CPU per post); FANOUT_NOTIFIER=sdk uses the SDK's management API
+ * client instead, loaded only then.
  */
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ApiGatewayNotifier, managementApiClient } from '../shared/adapters/api-gateway-notifier.js';
+import { SignedConnectionsNotifier } from '../shared/adapters/signed-connections-notifier.js';
 import { SqsDeadLetterQueue } from '../shared/adapters/sqs-dead-letter-queue.js';
 import { SqsRetrySchedule } from '../shared/adapters/sqs-retry-schedule.js';
 import { SqsRoomEventPublisher } from '../shared/adapters/sqs-room-event-publisher.js';
 import { parseRoomEvent } from '../shared/domain/room-events.js';
+import type { ConnectionNotifier } from '../shared/ports.js';
+import { Semaphore } from '../shared/runtime/concurrency.js';
 import { fanoutConfig, queueConfig } from '../shared/runtime/config.js';
 import { CountedFailure, parkAfterFailures, processFifoBatch } from '../shared/runtime/fifo-batch.js';
 import { createLogger } from '../shared/runtime/logger.js';
@@ -48,12 +62,32 @@ const config = fanoutConfig();
 const { queueUrl } = queueConfig();
 const ddb = dynamoDbClient();
 const sqs = sqsClient();
+
+/** The notifier FANOUT_NOTIFIER names; the SDK's client module is loaded only when asked for. */
+function createNotifier(): ConnectionNotifier {
+  if (config.notifier === 'sdk') {
+    const { ApiGatewayNotifier, managementApiClient } =
+      // A require, not an import: the SDK client's module loads (60-80 ms) only on this path.
+      require('../shared/adapters/api-gateway-notifier.js') as typeof import('../shared/adapters/api-gateway-notifier.js');
+    return new ApiGatewayNotifier(managementApiClient(config.connectionsUrl, config.concurrency));
+  }
+  return new SignedConnectionsNotifier({
+    endpoint: config.connectionsUrl,
+    region: config.region,
+    // The SDK's default credential chain, as the DynamoDB client resolved it (refreshed before expiry).
+    credentials: () => ddb.config.credentials(),
+    connections: config.concurrency,
+  });
+}
+
 const deps: FanoutDeps = {
   ...tableDeps(ddb),
-  log: roomLog(ddb),
+  log: roomLog(ddb, { slices: config.slices }),
   events: new SqsRoomEventPublisher(sqs, queueUrl),
-  notifier: new ApiGatewayNotifier(managementApiClient(config.connectionsUrl, config.concurrency)),
+  notifier: createNotifier(),
   concurrency: config.concurrency,
+  slots: new Semaphore(config.concurrency),
+  sliceSize: config.sliceSize,
 };
 const failures = failureCounter(ddb);
 const deadLetters = new SqsDeadLetterQueue(sqs, config.deadLetterQueueUrl);
@@ -66,7 +100,10 @@ function countDeliveries(report: DeliveryReport, started: number, acceptedAt?: s
   metrics.count('Deliveries', report.delivered);
   metrics.count('GoneConnections', report.gone.length);
   metrics.count('FailedPosts', report.failed);
-  metrics.sample('RoomSize', report.delivered + report.gone.length + report.failed, 'Count');
+  // A sequencer that queued slice records posted nothing itself: each slice samples its part.
+  if (report.slices === undefined) {
+    metrics.sample('RoomSize', report.delivered + report.gone.length + report.failed, 'Count');
+  }
   metrics.timing('FanoutDuration', Date.now() - started);
   // Delivery lag: from the route accepting the event (its `at`) to the last post.
   const accepted = acceptedAt ? Date.parse(acceptedAt) : Number.NaN;
@@ -106,6 +143,8 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
       connectionId: 'connectionId' in roomEvent ? roomEvent.connectionId : undefined,
       seq: report.seq,
       reason: report.dropped,
+      ...('slice' in roomEvent ? { slice: roomEvent.slice } : {}),
+      ...(report.slices === undefined ? {} : { slices: report.slices }),
       delivered: report.delivered,
       gone: report.gone.length,
       ...(report.gone.length > 0 ? { goneConnections: report.gone.slice(0, 50).join(' ') } : {}),

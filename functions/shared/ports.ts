@@ -10,6 +10,10 @@
  *     `left`, because both views change only where the log says so.
  * An entry's id ties them together: every room event names the entry it concerns, and the
  * fanout applies an event only if its entry is still current when it reaches the log.
+ *
+ * The roster is also kept in slices (a bucket per connection, the same in every room), each
+ * member with the window of seqs it receives (from its `joined` to its `left`), so that a
+ * large room's slices can be delivered in parallel, later than the log moved on.
  */
 import type { RoomLogEvent } from './domain/protocol.js';
 import type { RoomEvent } from './domain/room-events.js';
@@ -130,9 +134,27 @@ export interface LogRecord {
 export type LogChange =
   | { kind: 'message' }
   | { kind: 'join'; member: RosterMember; entryState?: EntryState }
-  | { kind: 'leave'; connectionId: string; entryId: string; entryState?: EntryState };
+  | { kind: 'leave'; connectionId: string; entryId: string; joinedSeq: number; entryState?: EntryState };
 
 export type AppendResult = 'appended' | 'seq-taken' | 'conflict';
+
+/** A member of one slice of a room's roster and the seqs it receives: joinedSeq < seq < leftSeq. */
+export interface SliceMember {
+  connectionId: string;
+  entryId: string;
+  joinedSeq: number;
+  /** The seq of its `left`; undefined while it is in the room. */
+  leftSeq?: number;
+}
+
+/** How many are on a room's roster, in all and per slice, kept by the same writes as the roster. */
+export interface RoomSize {
+  members: number;
+  /** Members per slice (bucket → count); slices with nobody are left out. */
+  slices: Map<number, number>;
+  /** The room's events have been delivered in slices (it then stays so, see deliver-room-event.ts). */
+  sliced: boolean;
+}
 
 export interface RoomLog {
   /** The newest logged event of the room (seq 0 and no event id when the log is empty). */
@@ -140,8 +162,21 @@ export interface RoomLog {
   /** Appends `record` (its seq must be the head's + 1) with the change it makes, atomically. */
   append(roomId: string, record: LogRecord, change: LogChange): Promise<AppendResult>;
   member(roomId: string, connectionId: string): Promise<RosterMember | undefined>;
-  /** Pages of the room's roster (a Query, never a Scan). */
-  roster(roomId: string): AsyncIterable<RosterMember[]>;
+  /** Pages of the room's roster (a Query, never a Scan), of at most `pageSize` members if given. */
+  roster(roomId: string, options?: { pageSize?: number }): AsyncIterable<RosterMember[]>;
+  /** The room's size after its head event (cached with the head). */
+  size(roomId: string): Promise<RoomSize>;
+  /** Records that the room is delivered in slices from now on. */
+  markSliced(roomId: string): Promise<void>;
+  /** The slice (bucket) a connection's memberships are kept in, in every room. */
+  sliceOf(connectionId: string): number;
+  /** How many slices every roster has (0 … sliceCount - 1). */
+  readonly sliceCount: number;
+  /**
+   * Pages of one slice of the room's roster: the members in the room now, and those that left
+   * at `fromSeq` or later (kept long enough for any slice still delivering before their `left`).
+   */
+  sliceMembers(roomId: string, slice: number, fromSeq: number): AsyncIterable<SliceMember[]>;
   /**
    * Logged events with `after` < seq < `before`, oldest first: the newest `limit` of them
    * (`take: 'newest'`) or the oldest (`take: 'oldest'`, for a resume).

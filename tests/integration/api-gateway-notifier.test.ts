@@ -1,8 +1,10 @@
 /**
- * ApiGatewayNotifier with the real SDK v3 management API client against the local
- * `@connections` server: delivery, 410 → gone, retries of 429/5xx/transport errors, no
- * retry of other 4xx, the attempt cap, and keep-alive socket reuse. Also checks that the
- * server's error responses are what the SDK turns into its modelled exceptions.
+ * Both notifiers the fanout can post with, one suite against the local `@connections` server:
+ * ApiGatewayNotifier (the real SDK v3 management API client) and SignedConnectionsNotifier
+ * (its own SigV4 on undici). Each must answer the same: delivery, 410 → gone, retries of
+ * 429/5xx/resets/timeouts, no retry of other 4xx, the attempt cap and the deadline, and
+ * keep-alive socket reuse. Also checks that the server's error responses are what the SDK
+ * turns into its modelled exceptions.
  */
 import {
   ApiGatewayManagementApiClient,
@@ -15,8 +17,11 @@ import {
   ApiGatewayNotifier,
   managementApiClient,
 } from '../../functions/shared/adapters/api-gateway-notifier';
+import { SignedConnectionsNotifier } from '../../functions/shared/adapters/signed-connections-notifier';
+import type { ConnectionNotifier } from '../../functions/shared/ports';
 import { type ConnectionsServer, startConnectionsServer } from '../support/connections-server';
 import { CREDENTIALS, REGION } from '../support/local-aws';
+import { waitFor } from '../support/wait-for';
 
 const FAST_RETRY = { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 };
 let server: ConnectionsServer;
@@ -139,21 +144,61 @@ describe('the local @connections server, seen by the SDK', () => {
   });
 });
 
-describe('ApiGatewayNotifier', () => {
-  let client: ApiGatewayManagementApiClient;
-  let notifier: ApiGatewayNotifier;
+interface NotifierUnderTest {
+  notifier: ConnectionNotifier;
+  close(): Promise<void>;
+}
+
+/** Both ways the fanout can post: they must answer the same in every case below. */
+const NOTIFIERS: [string, (options: { sockets: number; requestTimeoutMs?: number }) => NotifierUnderTest][] =
+  [
+    [
+      'ApiGatewayNotifier (the SDK command stack)',
+      ({ sockets, requestTimeoutMs }) => {
+        const client = managementApiClient(server.callbackUrl, sockets, { requestTimeoutMs });
+        return {
+          notifier: new ApiGatewayNotifier(client, FAST_RETRY),
+          close: async () => client.destroy(),
+        };
+      },
+    ],
+    [
+      'SignedConnectionsNotifier (own SigV4 on undici)',
+      ({ sockets, requestTimeoutMs }) => {
+        const notifier = new SignedConnectionsNotifier({
+          endpoint: server.callbackUrl,
+          region: REGION,
+          credentials: async () => CREDENTIALS,
+          connections: sockets,
+          retry: FAST_RETRY,
+          ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+        });
+        return { notifier, close: () => notifier.close() };
+      },
+    ],
+  ];
+
+describe.each(NOTIFIERS)('%s', (_name, create) => {
+  let subject: NotifierUnderTest;
+  let notifier: ConnectionNotifier;
 
   beforeEach(() => {
-    client = managementApiClient(server.callbackUrl, 4);
-    notifier = new ApiGatewayNotifier(client, FAST_RETRY);
+    subject = create({ sockets: 4 });
+    notifier = subject.notifier;
   });
 
-  afterEach(() => client.destroy());
+  afterEach(() => subject.close());
 
-  it('delivers the payload as one frame', async () => {
-    await expect(notifier.send('c1=', '{"type":"message","message":"Hei"}')).resolves.toBe('delivered');
+  it('delivers the payload as one frame, signed, to the stage path with the id escaped', async () => {
+    await expect(notifier.send('Abc123+/=', '{"type":"message","message":"Hei"}')).resolves.toBe('delivered');
 
-    expect(server.delivered('c1=')).toEqual(['{"type":"message","message":"Hei"}']);
+    expect(server.delivered('Abc123+/=')).toEqual(['{"type":"message","message":"Hei"}']);
+    expect(server.requests[0]).toMatchObject({
+      path: `/dev/@connections/${encodeURIComponent('Abc123+/=')}`,
+      authorization: expect.stringMatching(
+        /^AWS4-HMAC-SHA256 Credential=local\/\d{8}\/us-east-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host;[a-z0-9;-]*x-amz-date/,
+      ),
+    });
   });
 
   it('delivers non-ASCII text byte for byte', async () => {
@@ -190,18 +235,48 @@ describe('ApiGatewayNotifier', () => {
     expect(server.attempts('reset=')).toBe(2);
   });
 
-  it('gives up after the attempt cap and throws the last error', async () => {
+  it('gives up after the attempt cap and throws the last error, with its status', async () => {
     server.script('down=', 500);
 
     await expect(notifier.send('down=', 'x')).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });
     expect(server.attempts('down=')).toBe(FAST_RETRY.attempts);
   });
 
-  it('does not retry another 4xx', async () => {
+  it('does not retry another 4xx, and names it as the SDK does', async () => {
     server.script('nope=', 403);
 
-    await expect(notifier.send('nope=', 'x')).rejects.toBeInstanceOf(ForbiddenException);
+    await expect(notifier.send('nope=', 'x')).rejects.toMatchObject({
+      name: 'ForbiddenException',
+      $metadata: { httpStatusCode: 403 },
+    });
     expect(server.attempts('nope=')).toBe(1);
+  });
+
+  it('starts no retry after the deadline', async () => {
+    server.script('down=', 500);
+
+    await expect(notifier.send('down=', 'x', { deadline: Date.now() })).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 500 },
+    });
+    expect(server.attempts('down=')).toBe(1);
+  });
+
+  it('fails a post that is not answered within the request timeout, retrying it', async () => {
+    await subject.close();
+    subject = create({ sockets: 4, requestTimeoutMs: 150 });
+    // Answered only after every attempt has timed out (undici's timers tick at about 1 s).
+    server.setLatency(5000, 'hung=');
+    const started = Date.now();
+
+    const error = await subject.notifier.send('hung=', 'x').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(Error);
+    expect((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(5000);
+    await waitFor(() => server.attempts('hung=') === FAST_RETRY.attempts, {
+      description: 'every attempt to reach the server',
+      timeoutMs: 10_000,
+    });
   });
 
   it('reuses keep-alive sockets, never opening more than its maximum', async () => {

@@ -10,12 +10,13 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { DynamoDbConnectionRegistry } from '../../functions/shared/adapters/dynamodb/connection-registry';
 import { DynamoDbEntryStore } from '../../functions/shared/adapters/dynamodb/entry-store';
 import { DynamoDbRoomLog } from '../../functions/shared/adapters/dynamodb/room-log-store';
+import { shardOf } from '../../functions/shared/adapters/dynamodb/table-layout';
 import type { ServerEvent } from '../../functions/shared/domain/protocol';
 import { entryEventId, messageGroupOf, type RoomEvent } from '../../functions/shared/domain/room-events';
 import { captureStdout } from '../support/capture-logs';
 import { createChatTable, uniqueTableName } from '../support/chat-table';
 import { type ConnectionsServer, startConnectionsServer } from '../support/connections-server';
-import { loadHandler } from '../support/load-handler';
+import { loadHandler, withEnv } from '../support/load-handler';
 import {
   createFifoQueue,
   deadLetterQueueUrlOf,
@@ -89,11 +90,17 @@ interface Member {
   nickname: string;
 }
 
+/** Runs the fanout over records and expects every one of them to succeed. */
+async function deliverAll(records: SQSRecord[]): Promise<void> {
+  expect(await fanout(sqsEvent(records))).toEqual({ batchItemFailures: [] });
+}
+
 /** A connected member of the room, entered through the real flow: entry reserved, joined logged. */
 async function join(
   roomId: string,
   nickname: string,
   connectionId = connectionIdFor(nickname),
+  deliver: (records: SQSRecord[]) => Promise<unknown> = deliverAll,
 ): Promise<Member> {
   await registry.putConnection({ connectionId, role: 'user', principalId: 'user', connectedAt: Date.now() });
   const entry = {
@@ -109,7 +116,7 @@ async function join(
     { kind: 'joined', roomId, connectionId, entryId: entry.entryId, nickname, fromId: entry.fromId },
     { id: entryEventId('joined', entry.entryId) },
   );
-  expect(await fanout(sqsEvent([sqsFifoRecord(joined)]))).toEqual({ batchItemFailures: [] });
+  await deliver([sqsFifoRecord(joined)]);
   return { connectionId, entryId: entry.entryId, nickname };
 }
 
@@ -664,5 +671,116 @@ describe('fanout metrics and delivery log (docs/operations.md)', () => {
     expect(response.batchItemFailures).toEqual([]);
     expect(logs.metrics()[0]).toMatchObject({ ParkedEvents: 1, FailedPosts: 1 });
     await drainQueue(aws.sqs, deadLetterQueueUrlOf(queueUrl));
+  });
+});
+
+describe('a large room, delivered in slices (FANOUT_SLICE_SIZE=2, FANOUT_SLICES=3)', () => {
+  let sliced: Fanout;
+
+  beforeAll(() => {
+    sliced = withEnv({ FANOUT_SLICE_SIZE: '2', FANOUT_SLICES: '3' }, () =>
+      loadHandler<{ handler: Fanout }>('fanout'),
+    ).handler;
+  });
+
+  /** Runs the sliced fanout over `records`, then over the slice records it queued, as the event source would. */
+  async function deliverSliced(records: SQSRecord[]) {
+    const first = await sliced(sqsEvent(records));
+    const queued = await drainQueue(aws.sqs, queueUrl);
+    const second = queued.length > 0 ? await sliced(sqsEvent(queued.map(sqsRecordFromMessage))) : undefined;
+    return { first, queued, second };
+  }
+
+  /** A member entered through the sliced fanout (its joined and its slice records delivered). */
+  const joinSliced = (roomId: string, nickname: string) =>
+    join(roomId, nickname, connectionIdFor(nickname), deliverSliced);
+
+  async function slicedRoom(roomId: string, ...nicknames: string[]): Promise<Record<string, Member>> {
+    const members: Record<string, Member> = {};
+    for (const nickname of nicknames) members[nickname] = await joinSliced(roomId, nickname);
+    server.reset();
+    return members;
+  }
+
+  it("queues one record per slice in the slice's own group, and each member gets the message once", async () => {
+    const roomId = freshRoom();
+    const c = await slicedRoom(roomId, 'Mikki', 'Aku', 'Hessu', 'Roope', 'Iines');
+    const event = message(roomId, must(c.Mikki), 'Hei kaikki!');
+
+    const { first, queued, second } = await deliverSliced([sqsFifoRecord(event)]);
+
+    expect(first).toEqual({ batchItemFailures: [] });
+    expect(second).toEqual({ batchItemFailures: [] });
+    const slices = new Set(Object.values(c).map((m) => shardOf(m.connectionId, 3)));
+    expect(queued.map((m) => m.Attributes?.MessageGroupId).sort()).toEqual(
+      [...slices].map((s) => `slice:${roomId}:${s}`).sort(),
+    );
+    expect(queued.map((m) => m.Attributes?.MessageDeduplicationId).sort()).toEqual(
+      [...slices].map((s) => `${event.id}:s${s}`).sort(),
+    );
+    for (const member of Object.values(c)) {
+      expect(received(member.connectionId)).toEqual([
+        expect.objectContaining({ type: 'message', seq: 6, message: 'Hei kaikki!', id: event.id }),
+      ]);
+    }
+  });
+
+  it('gives a newcomer entered and its history page through its slice, and the others joined', async () => {
+    const roomId = freshRoom();
+    const c = await slicedRoom(roomId, 'Mikki', 'Aku', 'Hessu');
+
+    const minni = await joinSliced(roomId, 'Minni');
+
+    const [entered, page, ...rest] = received(minni.connectionId);
+    expect(entered).toMatchObject({ type: 'entered', roomId, seq: 4, nickname: 'Minni', memberCount: 4 });
+    expect(entered?.type === 'entered' && [...entered.members].sort()).toEqual([
+      'Aku',
+      'Hessu',
+      'Mikki',
+      'Minni',
+    ]);
+    expect(page?.type === 'history' && page.events.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(rest).toEqual([]);
+    for (const member of Object.values(c)) {
+      expect(received(member.connectionId)).toEqual([
+        expect.objectContaining({ type: 'joined', seq: 4, nickname: 'Minni', id: entered?.id }),
+      ]);
+    }
+  });
+
+  it('keeps at most FANOUT_CONCURRENCY posts in flight across the slice records of one batch', async () => {
+    const roomId = freshRoom();
+    const c = await slicedRoom(roomId, ...Array.from({ length: 12 }, (_, i) => `s${i}`));
+    await sliced(sqsEvent([sqsFifoRecord(message(roomId, must(c.s0), 'x'))]));
+    const queued = await drainQueue(aws.sqs, queueUrl);
+    server.setLatency(25);
+
+    const response = await sliced(sqsEvent(queued.map(sqsRecordFromMessage)));
+
+    server.setLatency(0);
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(queued.length).toBeGreaterThan(1);
+    expect(server.requests).toHaveLength(12);
+    expect(server.maxInFlight).toBe(CONCURRENCY);
+  });
+});
+
+describe('FANOUT_NOTIFIER=sdk', () => {
+  it("posts through the SDK's management API client instead, with the same outcome", async () => {
+    const viaSdk = withEnv({ FANOUT_NOTIFIER: 'sdk' }, () =>
+      loadHandler<{ handler: Fanout }>('fanout'),
+    ).handler;
+    const roomId = freshRoom();
+    const c = await roomOf(roomId, 'Mikki', 'Aku', 'Hessu');
+    server.script(must(c.Hessu).connectionId, 500, 410);
+
+    const response = await viaSdk(sqsEvent([sqsFifoRecord(message(roomId, must(c.Mikki), 'via the SDK'))]));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(texts(must(c.Aku).connectionId)).toEqual(['via the SDK']);
+    expect(server.requests.find((r) => r.connectionId === must(c.Aku).connectionId)?.authorization).toMatch(
+      /SignedHeaders=amz-sdk-invocation-id;/,
+    );
+    await expect(registry.getConnection(must(c.Hessu).connectionId)).resolves.toBeUndefined();
   });
 });

@@ -20,10 +20,18 @@ import {
   CANCELLED_TTL_SECONDS,
   CONNECTION_TTL_SECONDS,
   FAILURE_TTL_SECONDS,
+  LEFT_MEMBER_TTL_SECONDS,
 } from '../../functions/shared/adapters/dynamodb/table-layout';
 import { createChatTable, uniqueTableName } from '../support/chat-table';
 import { collect, describeStoreContracts, type StoreWorld } from '../support/contracts';
-import { joinedOf, leftOf, messageOf, newEntry, recordOf } from '../support/contracts/subject';
+import {
+  CONTRACT_SLICES,
+  joinedOf,
+  leftOf,
+  messageOf,
+  newEntry,
+  recordOf,
+} from '../support/contracts/subject';
 import { inMemoryChat } from '../support/in-memory';
 import { type LocalAws, startLocalAws } from '../support/local-aws';
 
@@ -38,7 +46,7 @@ afterAll(async () => {
 });
 
 function dynamoDbWorld(client: DynamoDBClient, tableName: string, now: () => Date, retentionDays: number) {
-  const log = () => new DynamoDbRoomLog(client, tableName, { retentionDays, now });
+  const log = () => new DynamoDbRoomLog(client, tableName, { retentionDays, now, slices: CONTRACT_SLICES });
   return {
     registry: new DynamoDbConnectionRegistry(client, tableName, now),
     entries: new DynamoDbEntryStore(client, tableName, now),
@@ -106,7 +114,7 @@ describeStoreContracts('DynamoDB adapters on DynamoDB Local', {
 
 describeStoreContracts('in-memory ports', {
   async create(now, retentionDays) {
-    return inMemoryChat({ now, retentionDays, pageSize: 3 });
+    return inMemoryChat({ now, retentionDays, pageSize: 3, slices: CONTRACT_SLICES });
   },
   async spreadRosterOverPages() {
     // Three items per page already.
@@ -154,7 +162,7 @@ describe('DynamoDB adapters: what only the table shows', () => {
     return commands;
   }
 
-  /** Mikki on the roster of room r1 (joined at 1), a message at 2, then its left at 3. */
+  /** Mikki on the roster of room r1 (joined at 1), a message at 2. */
   async function mikkiCameAndWent() {
     const connectionId = 'mikki1=';
     await world.registry.putConnection({ connectionId, role: 'user', principalId: 'user', connectedAt: 1 });
@@ -170,6 +178,18 @@ describe('DynamoDB adapters: what only the table shows', () => {
     return { connectionId, entry };
   }
 
+  /** Mikki exits room r1: its left logged at 3. */
+  async function mikkiLeaves(connectionId: string, entry: ReturnType<typeof newEntry>) {
+    const leaving = await world.entries.beginExit({ ...entry, state: 'active', updatedAt: 0 });
+    await world.log.append('r1', recordOf(leftOf(entry), 3), {
+      kind: 'leave',
+      connectionId,
+      entryId: entry.entryId,
+      joinedSeq: 1,
+      entryState: leaving.state,
+    });
+  }
+
   it('enables TTL on the `ttl` attribute of the table created from the template', async () => {
     const { TimeToLiveDescription } = await aws.ddb.send(
       new DescribeTimeToLiveCommand({ TableName: tableName }),
@@ -179,13 +199,14 @@ describe('DynamoDB adapters: what only the table shows', () => {
     expect(TimeToLiveDescription?.TimeToLiveStatus).toMatch(/ENABL/);
   });
 
-  it('stamps connection, entry, nickname and roster items with the connection lifetime plus margin', async () => {
-    const { connectionId } = await mikkiCameAndWent();
+  it('stamps connection, entry, nickname, roster and slice items with the connection lifetime plus margin', async () => {
+    const { connectionId, entry } = await mikkiCameAndWent();
     await world.limiter.take(connectionId, 'send', { limit: 5, windowSeconds: 10 }, T0);
 
-    const items = (await scan()).filter((i) => !i.pk?.S?.startsWith('log#'));
+    const items = (await scan()).filter((i) => !i.pk?.S?.startsWith('log#') && i.sk?.S !== 'logmark');
 
     expect(items.map((i) => i.sk?.S).sort()).toEqual([
+      `m#${connectionId}#${entry.entryId}`,
       `member#${connectionId}`,
       'meta',
       'nick#mikki',
@@ -197,13 +218,7 @@ describe('DynamoDB adapters: what only the table shows', () => {
 
   it('keeps logged events for the retention, and the log mark of the last left without expiry', async () => {
     const { connectionId, entry } = await mikkiCameAndWent();
-    const leaving = await world.entries.beginExit({ ...entry, state: 'active', updatedAt: 0 });
-    await world.log.append('r1', recordOf(leftOf(entry), 3), {
-      kind: 'leave',
-      connectionId,
-      entryId: entry.entryId,
-      entryState: leaving.state,
-    });
+    await mikkiLeaves(connectionId, entry);
 
     const items = await scan();
     const logItems = items.filter((i) => i.pk?.S === 'log#r1');
@@ -213,6 +228,34 @@ describe('DynamoDB adapters: what only the table shows', () => {
     for (const item of logItems) expect(item.ttl?.N).toBe(String(nowSeconds + 7 * 24 * 60 * 60));
     expect(mark).toMatchObject({ pk: { S: 'room#r1' }, seq: { N: '3' } });
     expect(mark).not.toHaveProperty('ttl');
+  });
+
+  it("keeps the room's size on its log mark and the window of one that left in its slice, for a day", async () => {
+    const { connectionId, entry } = await mikkiCameAndWent();
+    const slice = world.log.sliceOf(connectionId);
+    const counted = async () => (await scan()).find((i) => i.sk?.S === 'logmark');
+    expect(await counted()).toMatchObject({ members: { N: '1' }, [`m${slice}`]: { N: '1' } });
+
+    await mikkiLeaves(connectionId, entry);
+
+    const items = await scan();
+    expect(await counted()).toMatchObject({
+      members: { N: '0' },
+      [`m${slice}`]: { N: '0' },
+      seq: { N: '3' },
+    });
+    expect(items.filter((i) => i.pk?.S === `slice#r1#${slice}`)).toEqual([
+      {
+        pk: { S: `slice#r1#${slice}` },
+        sk: { S: `l#000000000003#${connectionId}#${entry.entryId}` },
+        connectionId: { S: connectionId },
+        entryId: { S: entry.entryId },
+        joinedSeq: { N: '1' },
+        leftSeq: { N: '3' },
+        ttl: { N: String(nowSeconds + LEFT_MEMBER_TTL_SECONDS) },
+      },
+    ]);
+    expect(LEFT_MEMBER_TTL_SECONDS).toBeGreaterThan(24 * 60 * 60);
   });
 
   it('keeps the proof of a taken-back entry for longer than a queued joined can wait', async () => {

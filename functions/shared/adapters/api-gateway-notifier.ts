@@ -5,34 +5,21 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { ConnectionNotifier, DeliveryResult } from '../ports.js';
-import { DEFAULT_RETRY, type RetryPolicy, withRetry } from '../runtime/retry.js';
+import { DEFAULT_RETRY, type RetryPolicy } from '../runtime/retry.js';
+import { isGone, isRetryableDelivery, postWithRetry } from './connections-errors.js';
 
-interface SdkErrorShape {
-  name?: string;
-  code?: string;
-  $metadata?: { httpStatusCode?: number };
-}
-
-const statusOf = (error: unknown) => (error as SdkErrorShape | null)?.$metadata?.httpStatusCode;
-
-/** A stale connection: SDK v3 surfaces 410 as GoneException. */
-export function isGone(error: unknown): boolean {
-  return statusOf(error) === 410 || (error as SdkErrorShape | null)?.name === 'GoneException';
-}
-
-/** Throttling (429), server errors (5xx) and transport failures (no HTTP status) are worth retrying. */
-export function isRetryableDelivery(error: unknown): boolean {
-  if (isGone(error)) return false;
-  const status = statusOf(error);
-  return status === undefined || status === 429 || status >= 500;
-}
+export { isGone, isRetryableDelivery };
 
 /**
  * A management API client with keep-alive sockets sized to the fanout's concurrency. SDK
  * retries are off: `ApiGatewayNotifier` retries itself, so 410 is never retried and the
  * policy is the same in tests, locally and in AWS.
  */
-export function managementApiClient(endpoint: string, maxSockets: number): ApiGatewayManagementApiClient {
+export function managementApiClient(
+  endpoint: string,
+  maxSockets: number,
+  timeouts: { connectTimeoutMs?: number; requestTimeoutMs?: number } = {},
+): ApiGatewayManagementApiClient {
   const agentOptions = { keepAlive: true, maxSockets };
   return new ApiGatewayManagementApiClient({
     endpoint,
@@ -40,8 +27,8 @@ export function managementApiClient(endpoint: string, maxSockets: number): ApiGa
     requestHandler: {
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
-      connectionTimeout: 2000,
-      requestTimeout: 5000,
+      connectionTimeout: timeouts.connectTimeoutMs ?? 2000,
+      requestTimeout: timeouts.requestTimeoutMs ?? 5000,
       // Without this the handler only logs a warning and the post hangs until the Lambda
       // times out, failing the whole batch; with it a hung post is an error we retry.
       throwOnRequestTimeout: true,
@@ -66,17 +53,6 @@ export class ApiGatewayNotifier implements ConnectionNotifier {
       ConnectionId: connectionId,
       Data: this.encoder.encode(payload),
     });
-    try {
-      await withRetry(
-        () => this.client.send(command),
-        isRetryableDelivery,
-        this.retry,
-        options.deadline === undefined ? {} : { deadline: options.deadline },
-      );
-      return 'delivered';
-    } catch (error) {
-      if (isGone(error)) return 'gone';
-      throw error;
-    }
+    return postWithRetry(() => this.client.send(command), this.retry, options.deadline);
   }
 }

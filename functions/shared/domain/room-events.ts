@@ -8,6 +8,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import {
+  array,
   discriminatedUnion,
   int,
   iso,
@@ -66,6 +67,36 @@ export const RoomEventSchema = discriminatedUnion('kind', [
     nickname: string(),
     reason: literal(LEAVE_REASONS),
   }),
+  /**
+   * One slice of a large room's roster (see deliver-room-event.ts): the sequencer logged the
+   * event at `seq` and forwards it, as delivered, to each slice in that slice's own FIFO group.
+   */
+  object({
+    ...base,
+    kind: literal('slice'),
+    roomId: entry.roomId,
+    slice: int().check(nonnegative()),
+    seq: int().check(minimum(1)),
+    /** The logged event as its members receive it (JSON), posted as is. */
+    frame: string(),
+    /** The event's subject, when it hears more than `frame`: a newcomer or a leaver. */
+    subject: optional(
+      object({
+        connectionId: entry.connectionId,
+        /** Posted as they are: a leaver's `exited`. */
+        frames: optional(array(string())),
+        /** A newcomer's `entered` (the roster at `seq`), then its history page, resuming from `since`. */
+        entered: optional(
+          object({
+            nickname: string(),
+            members: array(string()),
+            memberCount: int().check(nonnegative()),
+            since: optional(int().check(nonnegative())),
+          }),
+        ),
+      }),
+    ),
+  }),
   object({
     ...base,
     kind: literal('broadcast'),
@@ -81,7 +112,8 @@ export const RoomEventSchema = discriminatedUnion('kind', [
 
 export type RoomEvent = output<typeof RoomEventSchema>;
 export type RoomEventInput = DistributiveOmit<RoomEvent, 'v' | 'id' | 'at'>;
-export type EntryEvent = Exclude<RoomEvent, { kind: 'broadcast' }>;
+export type EntryEvent = Exclude<RoomEvent, { kind: 'broadcast' | 'slice' }>;
+export type SliceRecord = Extract<RoomEvent, { kind: 'slice' }>;
 
 export function roomEvent(
   input: RoomEventInput,
@@ -100,14 +132,20 @@ export function entryEventId(kind: 'joined' | 'left', entryId: string): string {
   return createHash('sha256').update(`${kind}\0${entryId}`).digest('hex').slice(0, 32);
 }
 
-/** The FIFO message group: one per room (one order for every member), one per broadcast shard. */
+/**
+ * The FIFO message group: one per room (one order for every member), one per slice of a room
+ * (a connection is always in the same slice, so it still gets the room's order), one per
+ * broadcast shard.
+ */
 export function messageGroupOf(event: RoomEvent): string {
+  if (event.kind === 'slice') return `slice:${event.roomId}:${event.slice}`;
   if (event.kind !== 'broadcast') return `room:${event.roomId}`;
   return event.shard === undefined ? 'broadcast' : `broadcast:${event.shard}`;
 }
 
-/** SQS deduplication id: the event id (a broadcast's shard records share the id, one per shard). */
+/** SQS deduplication id: the event id (a broadcast's shard records and a room event's slice records share it). */
 export function deduplicationIdOf(event: RoomEvent): string {
+  if (event.kind === 'slice') return `${event.id}:s${event.slice}`;
   return event.kind === 'broadcast' && event.shard !== undefined ? `${event.id}:${event.shard}` : event.id;
 }
 

@@ -57,3 +57,31 @@ export async function forEachConcurrentlyPaged<T>(
   };
   await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
 }
+
+/**
+ * A bound shared by work that is started apart (e.g. the records of one invocation, which run
+ * at once when they belong to different FIFO groups): at most `size` holders at a time, the
+ * others wait in arrival order.
+ */
+export class Semaphore {
+  private available: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly size: number) {
+    this.available = Math.max(1, size);
+  }
+
+  async acquire(): Promise<void> {
+    if (this.available > 0) {
+      this.available -= 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.available += 1;
+  }
+}

@@ -67,13 +67,24 @@ export const historyConnectionsConfig = (env: Env = process.env) => ({
   connectionsUrl: url('CONNECTIONS_URL', env),
 });
 
-export const fanoutConfig = (env: Env = process.env) => ({
-  connectionsUrl: url('CONNECTIONS_URL', env),
-  concurrency: integer('FANOUT_CONCURRENCY', 64, 1, 1000, env),
-  deadLetterQueueUrl: url('DEAD_LETTER_QUEUE_URL', env),
-  /** Failed attempts at an event before the fanout parks it in the dead-letter queue itself. */
-  maxAttempts: integer('MAX_ATTEMPTS', 3, 1, 100, env),
-});
+export const fanoutConfig = (env: Env = process.env) => {
+  /** How the fanout posts: 'signed' (its own SigV4 on undici) or 'sdk' (the SDK's management API client). */
+  const notifier = oneOf('FANOUT_NOTIFIER', ['signed', 'sdk'] as const, 'signed', env);
+  return {
+    connectionsUrl: url('CONNECTIONS_URL', env),
+    concurrency: integer('FANOUT_CONCURRENCY', 64, 1, 1000, env),
+    deadLetterQueueUrl: url('DEAD_LETTER_QUEUE_URL', env),
+    /** Failed attempts at an event before the fanout parks it in the dead-letter queue itself. */
+    maxAttempts: integer('MAX_ATTEMPTS', 3, 1, 100, env),
+    notifier,
+    /** The region signed posts are signed for (Lambda sets AWS_REGION). */
+    region: notifier === 'signed' ? requiredString('AWS_REGION', env) : '',
+    /** Rooms with more members than this are delivered in slices by parallel fanouts. */
+    sliceSize: integer('FANOUT_SLICE_SIZE', 1000, 1, 1_000_000, env),
+    /** Slices of every roster: fixed for a table's life (tests use few, on a fresh table). */
+    slices: integer('FANOUT_SLICES', 100, 1, 1000, env),
+  };
+};
 
 /** Shared tokens need at least this many characters (template.yaml's AllowedPattern says the same). */
 export const MIN_SHARED_TOKEN_LENGTH = 16;

@@ -33,9 +33,10 @@ export function tableDeps(client = dynamoDbClient()) {
   };
 }
 
-export function roomLog(client: DynamoDBClient) {
+/** The room log; the fanout passes its FANOUT_SLICES (slices of every roster). */
+export function roomLog(client: DynamoDBClient, options: { slices?: number } = {}) {
   const { tableName } = tableConfig();
-  return new DynamoDbRoomLog(client, tableName, historyConfig());
+  return new DynamoDbRoomLog(client, tableName, { ...historyConfig(), ...options });
 }
 
 export function failureCounter(client: DynamoDBClient) {

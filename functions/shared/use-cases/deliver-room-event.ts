@@ -1,18 +1,24 @@
 import { createHash } from 'node:crypto';
 import { listedMembers, pagesByBytes } from '../domain/event-pages.js';
 import { type RoomLogEvent, type ServerEvent, serverEvent } from '../domain/protocol.js';
-import type { EntryEvent, RoomEvent } from '../domain/room-events.js';
-import { HISTORY_DEFAULT_LIMIT } from '../domain/rules.js';
+import {
+  type EntryEvent,
+  ROOM_EVENT_VERSION,
+  type RoomEvent,
+  type SliceRecord,
+} from '../domain/room-events.js';
+import { HISTORY_DEFAULT_LIMIT, MAX_LISTED_MEMBERS } from '../domain/rules.js';
 import type {
   ConnectionNotifier,
   ConnectionRegistry,
   EntryStore,
   RoomEventPublisher,
   RoomLog,
+  RoomSize,
   RosterMember,
 } from '../ports.js';
-import { forEachConcurrentlyPaged } from '../runtime/concurrency.js';
-import { logRoomEvent } from './log-room-event.js';
+import { forEachConcurrentlyPaged, type Semaphore } from '../runtime/concurrency.js';
+import { type LogOutcome, logRoomEvent } from './log-room-event.js';
 import { removeConnection } from './remove-connection.js';
 
 export interface FanoutDeps {
@@ -21,8 +27,15 @@ export interface FanoutDeps {
   log: RoomLog;
   notifier: ConnectionNotifier;
   events: RoomEventPublisher;
-  /** Upper bound on posts in flight at once. */
+  /** Upper bound on posts in flight at once, per record. */
   concurrency: number;
+  /** Shared by every record of an invocation (records of different groups run at once): its posts in flight. */
+  slots?: Semaphore;
+  /**
+   * Rooms with more members than this are delivered in slices, each by its own record (see
+   * below); undefined: never.
+   */
+  sliceSize?: number;
   now?: () => Date;
 }
 
@@ -34,6 +47,8 @@ export interface DeliveryReport {
   delivered: number;
   gone: string[];
   failed: number;
+  /** Slice records the sequencer queued for the event (a room delivered in slices). */
+  slices?: number;
 }
 
 /** Thrown when some live recipients could not be reached; the record is then retried whole. */
@@ -56,6 +71,9 @@ export class DeadlineReachedError extends Error {
   }
 }
 
+/** Slice records per SendMessageBatch (SQS takes at most 10 entries a request). */
+const SLICE_RECORDS_PER_PUBLISH = 10;
+
 /** Most retained events a resume delivers; a client further behind gets the latest page (resumed: false). */
 export const MAX_RESUME_EVENTS = 500;
 
@@ -67,17 +85,37 @@ const frame = (event: ServerEvent): string => JSON.stringify(event);
 const derivedId = (kind: string, eventId: string) =>
   createHash('sha256').update(`${kind}\0${eventId}`).digest('hex').slice(0, 32);
 
+/** The id of the `index`th history page a newcomer gets after its `entered` (event `eventId`). */
+export const enteredPageId = (eventId: string, index: number) => derivedId(`history${index}`, eventId);
+
 /**
  * The fanout's work for one queue record:
  *   - a room event is logged by the room's sequencer (logRoomEvent), then posted to whoever
  *     the roster says receives it at its seq: `entered` (+ the latest page, or what a resuming
  *     client missed) to a newcomer and `joined` to the others; `message` to everyone, the
  *     sender too; `exited` to the leaver and `left` to the others;
+ *   - in a large room (more than `sliceSize` members) the sequencer posts nothing itself: it
+ *     queues the logged event once per slice of the roster that has someone to reach, and each
+ *     slice record is delivered on its own, in parallel (deliverSlice);
  *   - a broadcast is split into one record per connection-index shard; each shard's record is
  *     posted to that shard's connections.
  * Connections that answer 410 are removed (their rooms get `left`, reason `gone`). If a live
  * recipient still fails after the notifier's retries, DeliveryFailedError: the record comes
- * back and is posted again to everyone (clients drop repeats by `id`).
+ * back and is posted again to everyone it reaches (clients drop repeats by `id`).
+ *
+ * Slices keep every promise of the room's log:
+ *   - a connection is in the same slice for as long as it lives (a hash of its id), and a
+ *     slice's records are one FIFO group, queued in the log's order: whatever it receives
+ *     comes in seq order, across its memberships too (its `entered`, history and `exited` go
+ *     through its slice as well);
+ *   - a slice record carries the event as logged (nothing is sequenced again), and reaches
+ *     exactly the members whose window holds its seq (joinedSeq < seq < leftSeq), however far
+ *     the roster has moved on since: those that left keep their window in the slice for a day,
+ *     longer than a record can wait in the queue;
+ *   - a room, once sliced, stays so: a direct post after slice records could overtake them;
+ *   - a redelivered slice record posts the same frames again (same ids); `entered` in a large
+ *     room lists the first nicknames that fit and the count kept with the roster, without
+ *     reading the whole roster.
  */
 export async function handleRoomEvent(
   deps: FanoutDeps,
@@ -91,12 +129,18 @@ export async function handleRoomEvent(
     );
     return post(deps, recipientPages(deps.registry.connectionsOfShard(event.shard), payload), options);
   }
+  if (event.kind === 'slice') return deliverSlice(deps, event, options);
   const outcome = await logRoomEvent(deps, event, { redelivered: options.redelivered ?? false });
   if (outcome.kind === 'dropped') {
     await onDropped(deps, event, outcome.reason, options);
     return { dropped: outcome.reason, delivered: 0, gone: [], failed: 0 };
   }
   if (event.kind === 'left') await deps.entries.releaseNickname(event);
+  const size = await deps.log.size(event.roomId);
+  if (deps.sliceSize !== undefined && (size.sliced || size.members > deps.sliceSize)) {
+    if (!size.sliced) await deps.log.markSliced(event.roomId);
+    return forwardToSlices(deps, event, outcome, size, options);
+  }
   const report: DeliveryReport = { seq: outcome.seq, delivered: 0, gone: [], failed: 0 };
   for (const earlier of outcome.preceding) {
     merge(report, await post(deps, rosterPages(deps.log, event.roomId, [frame(earlier)]), options));
@@ -167,22 +211,14 @@ async function joinedRecipients(
 ): Promise<AsyncIterable<Recipient[]>> {
   const roster: RosterMember[] = [];
   for await (const page of deps.log.roster(event.roomId)) roster.push(...page);
-  const { events, resumed } = await missedEvents(deps.log, event.roomId, logged.seq, event.since);
-  const entered = serverEvent(
-    {
-      type: 'entered',
-      roomId: event.roomId,
-      seq: logged.seq,
+  const newcomer: Recipient = {
+    connectionId: event.connectionId,
+    payloads: await newcomerPayloads(deps.log, logged, {
       nickname: event.nickname,
       members: listedMembers(roster.map((m) => m.nickname)),
       memberCount: roster.length,
-      ...(resumed === undefined ? {} : { resumed }),
-    },
-    logged,
-  );
-  const newcomer: Recipient = {
-    connectionId: event.connectionId,
-    payloads: [frame(entered), ...historyFrames(event.roomId, events.records, events.olderExist, logged.id)],
+      ...(event.since === undefined ? {} : { since: event.since }),
+    }),
   };
   const joined = frame(logged);
   const others = roster
@@ -192,6 +228,153 @@ async function joinedRecipients(
     yield [newcomer];
     if (others.length > 0) yield others;
   })();
+}
+
+type Entered = NonNullable<NonNullable<SliceRecord['subject']>['entered']>;
+
+/** What a newcomer gets at its `joined` (`logged`): `entered`, then its history page(s). */
+async function newcomerPayloads(
+  log: RoomLog,
+  logged: Pick<RoomLogEvent, 'id' | 'at' | 'roomId' | 'seq'>,
+  entered: Entered,
+): Promise<string[]> {
+  const { events, resumed } = await missedEvents(log, logged.roomId, logged.seq, entered.since);
+  const event = serverEvent(
+    {
+      type: 'entered',
+      roomId: logged.roomId,
+      seq: logged.seq,
+      nickname: entered.nickname,
+      members: entered.members,
+      memberCount: entered.memberCount,
+      ...(resumed === undefined ? {} : { resumed }),
+    },
+    logged,
+  );
+  return [frame(event), ...historyFrames(logged.roomId, events.records, events.olderExist, logged.id)];
+}
+
+/**
+ * The sequencer's part in a large room: the event (and any it logged just before, first) is
+ * queued once per slice with someone to reach, in order. A newcomer's slice also carries what
+ * its `entered` says (the first nicknames that fit, read a page at a time, and the count kept
+ * with the roster); a leaver's slice carries its `exited`.
+ */
+async function forwardToSlices(
+  deps: FanoutDeps,
+  event: EntryEvent,
+  outcome: Extract<LogOutcome, { kind: 'logged' }>,
+  size: RoomSize,
+  options: { deadline?: number },
+): Promise<DeliveryReport> {
+  const publish = options.deadline === undefined ? {} : { deadline: options.deadline };
+  // A redelivered event may lie behind the head: those its seq reaches may have left slices
+  // that are empty now, so it goes to every slice (records already queued are dropped by SQS
+  // as repeats within its 5-minute deduplication window).
+  const reached = outcome.replay
+    ? Array.from({ length: deps.log.sliceCount }, (_, slice) => slice)
+    : [...size.slices.keys()];
+  // An event's records go to different groups (one per slice), so they are queued in parallel
+  // batches; the event after them waits until they all are (each slice keeps the log's order).
+  const queue = (records: SliceRecord[]) =>
+    Promise.all(
+      Array.from({ length: Math.ceil(records.length / SLICE_RECORDS_PER_PUBLISH) }, (_, i) =>
+        deps.events.publish(
+          records.slice(i * SLICE_RECORDS_PER_PUBLISH, (i + 1) * SLICE_RECORDS_PER_PUBLISH),
+          publish,
+        ),
+      ),
+    );
+  let queued = 0;
+  for (const earlier of outcome.preceding) {
+    const records = sliceRecords(earlier, reached);
+    await queue(records);
+    queued += records.length;
+  }
+  const subject = await subjectOf(deps, event, outcome.event, size);
+  const slices = new Set(reached);
+  const subjectSlice = subject ? deps.log.sliceOf(subject.connectionId) : undefined;
+  if (subjectSlice !== undefined) slices.add(subjectSlice);
+  const records = sliceRecords(outcome.event, [...slices], subject && { slice: subjectSlice, subject });
+  await queue(records);
+  queued += records.length;
+  return { seq: outcome.seq, delivered: 0, gone: [], failed: 0, slices: queued };
+}
+
+function sliceRecords(
+  logged: RoomLogEvent,
+  slices: number[],
+  special?: { slice: number | undefined; subject: NonNullable<SliceRecord['subject']> },
+): SliceRecord[] {
+  const payload = frame(logged);
+  return slices
+    .sort((a, b) => a - b)
+    .map((slice) => ({
+      v: ROOM_EVENT_VERSION,
+      id: logged.id,
+      at: logged.at,
+      kind: 'slice',
+      roomId: logged.roomId,
+      slice,
+      seq: logged.seq,
+      frame: payload,
+      ...(special?.slice === slice ? { subject: special.subject } : {}),
+    }));
+}
+
+async function subjectOf(
+  deps: FanoutDeps,
+  event: EntryEvent,
+  logged: RoomLogEvent,
+  size: RoomSize,
+): Promise<SliceRecord['subject']> {
+  if (event.kind === 'left' && event.reason === 'exit') {
+    const exited = serverEvent({ type: 'exited', roomId: event.roomId, seq: logged.seq }, logged);
+    return { connectionId: event.connectionId, frames: [frame(exited)] };
+  }
+  if (event.kind !== 'joined') return undefined;
+  const nicknames: string[] = [];
+  for await (const page of deps.log.roster(event.roomId, { pageSize: 100 })) {
+    nicknames.push(...page.map((m) => m.nickname));
+    if (nicknames.length >= MAX_LISTED_MEMBERS) break;
+  }
+  return {
+    connectionId: event.connectionId,
+    entered: {
+      nickname: event.nickname,
+      members: listedMembers(nicknames),
+      memberCount: size.members,
+      ...(event.since === undefined ? {} : { since: event.since }),
+    },
+  };
+}
+
+/**
+ * One slice of a large room's event: its subject (a newcomer's `entered` and history, a
+ * leaver's `exited`) and every member of the slice whose window holds the seq.
+ */
+async function deliverSlice(
+  deps: FanoutDeps,
+  record: SliceRecord,
+  options: { deadline?: number },
+): Promise<DeliveryReport> {
+  const { roomId, slice, seq, subject } = record;
+  const logged = { id: record.id, at: record.at, roomId, seq };
+  const recipients = async function* (): AsyncGenerator<Recipient[]> {
+    if (subject) {
+      const payloads = [
+        ...(subject.frames ?? []),
+        ...(subject.entered ? await newcomerPayloads(deps.log, logged, subject.entered) : []),
+      ];
+      yield [{ connectionId: subject.connectionId, payloads }];
+    }
+    for await (const page of deps.log.sliceMembers(roomId, slice, seq)) {
+      yield page
+        .filter((m) => m.joinedSeq < seq && (m.leftSeq === undefined || seq < m.leftSeq))
+        .map((m) => ({ connectionId: m.connectionId, payloads: [record.frame] }));
+    }
+  };
+  return { seq, ...(await post(deps, recipients(), options)) };
 }
 
 async function missedEvents(
@@ -236,7 +419,7 @@ export function historyFrames(
     frame(
       serverEvent(
         { type: 'history', roomId, events: page, more: index === 0 ? olderExist : true },
-        idBase === undefined ? {} : { id: derivedId(`history${index}`, idBase) },
+        idBase === undefined ? {} : { id: enteredPageId(idBase, index) },
       ),
     ),
   );
@@ -294,11 +477,12 @@ async function post(
   const sendOptions = options.deadline === undefined ? {} : { deadline: options.deadline };
   await forEachConcurrentlyPaged(recipients, deps.concurrency, async ({ connectionId, payloads }) => {
     for (const payload of payloads) {
-      if (options.deadline !== undefined && Date.now() >= options.deadline) {
-        cut = true;
-        return;
-      }
+      await deps.slots?.acquire();
       try {
+        if (options.deadline !== undefined && Date.now() >= options.deadline) {
+          cut = true;
+          return;
+        }
         const result = await deps.notifier.send(connectionId, payload, sendOptions);
         if (result === 'gone') {
           report.gone.push(connectionId);
@@ -309,6 +493,8 @@ async function post(
         report.failed += 1;
         firstError ??= error;
         return;
+      } finally {
+        deps.slots?.release();
       }
     }
   });

@@ -130,6 +130,7 @@ async function decide(
       kind: 'leave',
       connectionId,
       entryId,
+      joinedSeq: member.joinedSeq,
       ...(entry?.entryId === entryId ? { entryState: entry.state } : {}),
     },
   };
@@ -162,6 +163,7 @@ async function logSupersededLeft(
     kind: 'leave',
     connectionId: member.connectionId,
     entryId: member.entryId,
+    joinedSeq: member.joinedSeq,
   });
   if (result !== 'appended') return undefined;
   await deps.entries.releaseNickname(left);

@@ -16,6 +16,7 @@
  *   exactly once, or it got an `error` (and then it is not in the log).
  */
 import { nicknameKey } from '../../../functions/shared/domain/rules';
+import { enteredPageId } from '../../../functions/shared/use-cases/deliver-room-event';
 
 export type Event = Record<string, unknown> & { type?: string; id?: string; seq?: number; roomId?: string };
 
@@ -173,15 +174,27 @@ export function checkRoom(roomId: string, log: Log, clients: ClientRecord[]): st
         problems.push(`${client.name}: entered at ${seq} lists ${members}, roster is ${roster}`);
       }
       const index = mine.indexOf(event);
-      const page = mine[index + 1];
-      if (page?.type !== 'history') {
-        problems.push(`${client.name}: entered at ${seq} is not followed by a history page`);
+      // The pages that follow it: history events with ids derived from its own, before the
+      // room's next event reaches the client. The answer to one of its own `history` requests
+      // (another id) may arrive between them: it is not one of these pages.
+      const pageEvents: Event[] = [];
+      let pages = 0;
+      for (let i = index + 1; i < mine.length; i++) {
+        const next = mine[i] as Event;
+        if (next.type === 'history' && next.id === enteredPageId(String(event.id), pages)) {
+          pageEvents.push(...((next.events as Event[]) ?? []));
+          pages += 1;
+        } else if (next.type !== 'history') {
+          break;
+        }
+      }
+      if (pages === 0) {
+        // A connection that closed right after its entered got a prefix: nothing more.
+        const closedThere = !client.openAtEnd && index === mine.length - 1;
+        if (!closedThere)
+          problems.push(`${client.name}: entered at ${seq} is not followed by a history page`);
         continue;
       }
-      // The pages that follow (one or more history events), oldest first.
-      const pageEvents: Event[] = [];
-      for (let i = index + 1; mine[i]?.type === 'history'; i++)
-        pageEvents.push(...((mine[i]?.events as Event[]) ?? []));
       const got = pageEvents.map((e) => Number(e.seq));
       const contiguous = got.every((s, i) => i === 0 || s === (got[i - 1] as number) + 1);
       if (!contiguous || (got.length > 0 && got.at(-1) !== seq - 1)) {

@@ -27,15 +27,19 @@ export async function scanTable(client: DynamoDBClient, tableName: string): Prom
 
 /**
  * The chat's state: connections, entries, rosters and nicknames. Rooms' logs (history, kept for
- * the retention, with their marks), proof of cancelled entries and failure counts expire on
- * their own and are left out.
+ * the retention, with their marks), proof of cancelled entries, the window a slice keeps of one
+ * that left and failure counts expire on their own and are left out.
  */
 export async function chatStateItems(client: DynamoDBClient, tableName: string): Promise<Item[]> {
   return (await scanTable(client, tableName)).filter((item) => {
     const pk = item.pk?.S ?? '';
     const sk = item.sk?.S ?? '';
     return (
-      !pk.startsWith('log#') && !pk.startsWith('group#') && sk !== 'logmark' && !sk.startsWith('cancelled#')
+      !pk.startsWith('log#') &&
+      !pk.startsWith('group#') &&
+      sk !== 'logmark' &&
+      !sk.startsWith('cancelled#') &&
+      !(pk.startsWith('slice#') && sk.startsWith('l#'))
     );
   });
 }

@@ -390,10 +390,12 @@ export function describeEntryStoreContract(name: string, subject: StoreSubject):
       it('answers false when the entry is gone (the fanout logged its left)', async () => {
         const entry = await inState('leaving');
         const { seq } = await world.log.head(room);
+        const member = await world.log.member(room, entry.connectionId);
         await world.log.append(room, recordOf(leftOf(entry), seq + 1), {
           kind: 'leave',
           connectionId: entry.connectionId,
           entryId: entry.entryId,
+          joinedSeq: member?.joinedSeq ?? 0,
           entryState: 'leaving',
         });
 

@@ -3,9 +3,19 @@
  * seq 1, 2, 3 … by conditional appends at head + 1; a membership event changes the roster and
  * its entry in the same transaction, or nothing changes at all.
  */
-import { CONNECTION_TTL_SECONDS } from '../../../functions/shared/adapters/dynamodb/table-layout';
-import type { EntryState, LogChange, NewEntry, RosterMember } from '../../../functions/shared/ports';
 import {
+  CONNECTION_TTL_SECONDS,
+  LEFT_MEMBER_TTL_SECONDS,
+} from '../../../functions/shared/adapters/dynamodb/table-layout';
+import type {
+  EntryState,
+  LogChange,
+  NewEntry,
+  RosterMember,
+  SliceMember,
+} from '../../../functions/shared/ports';
+import {
+  CONTRACT_SLICES,
   collect,
   joinedOf,
   later,
@@ -45,7 +55,14 @@ export function describeRoomLogContract(name: string, subject: StoreSubject): vo
       return entry;
     }
 
-    const joinChange = (entry: NewEntry, seq: number, entryState: EntryState = 'queued'): LogChange => ({
+    /** The seq each entry's joined was logged at (a leave names it: its slice keeps the window). */
+    const joinedAt = new Map<string, number>();
+
+    const joinChange = (entry: NewEntry, seq: number, entryState: EntryState = 'queued'): LogChange => {
+      joinedAt.set(entry.entryId, seq);
+      return joinOf(entry, seq, entryState);
+    };
+    const joinOf = (entry: NewEntry, seq: number, entryState: EntryState): LogChange => ({
       kind: 'join',
       member: {
         connectionId: entry.connectionId,
@@ -60,6 +77,7 @@ export function describeRoomLogContract(name: string, subject: StoreSubject): vo
       kind: 'leave',
       connectionId: entry.connectionId,
       entryId: entry.entryId,
+      joinedSeq: joinedAt.get(entry.entryId) ?? 0,
       ...(entryState === undefined ? {} : { entryState }),
     });
 
@@ -389,6 +407,135 @@ export function describeRoomLogContract(name: string, subject: StoreSubject): vo
 
         await expect(rosterOf()).resolves.toEqual(['New']);
         await expect(world.log.member(room, old.connectionId)).resolves.toBeUndefined();
+      });
+    });
+
+    describe('size and slices', () => {
+      /** Exits a member through the route and logs its left; returns the seq. */
+      async function leave(entry: NewEntry): Promise<number> {
+        const leaving = await world.entries.beginExit({ ...entry, state: 'active', updatedAt: 0 });
+        return append(leftOf(entry), leaveChange(entry, leaving.state));
+      }
+
+      /** Every slice of the room read from `fromSeq`: connection id → its windows, per slice. */
+      async function slicesFrom(fromSeq: number, roomId = room) {
+        const found: { slice: number; member: SliceMember }[] = [];
+        for (let slice = 0; slice < CONTRACT_SLICES; slice++) {
+          for (const m of (await collect(world.log.sliceMembers(roomId, slice, fromSeq))).items) {
+            found.push({ slice, member: m });
+          }
+        }
+        return found;
+      }
+
+      it('counts nobody in a room nobody entered, which is not sliced', async () => {
+        await expect(world.log.size(room)).resolves.toEqual({ members: 0, slices: new Map(), sliced: false });
+      });
+
+      it('counts the members in all and per slice, through joins and leaves, as every sandbox reads it', async () => {
+        const members = [];
+        for (const label of ['m1', 'm2', 'm3', 'm4', 'm5']) members.push(await member(label));
+        await leave(members[1] as NewEntry);
+        const perSlice = new Map<number, number>();
+        for (const m of [members[0], ...members.slice(2)] as NewEntry[]) {
+          const slice = world.log.sliceOf(m.connectionId);
+          perSlice.set(slice, (perSlice.get(slice) ?? 0) + 1);
+        }
+
+        await expect(world.log.size(room)).resolves.toEqual({ members: 4, slices: perSlice, sliced: false });
+        await expect(world.anotherLog().size(room)).resolves.toEqual({
+          members: 4,
+          slices: perSlice,
+          sliced: false,
+        });
+      });
+
+      it('keeps a room sliced once marked, for every sandbox', async () => {
+        await member('Mikki');
+
+        await world.log.markSliced(room);
+
+        await expect(world.log.size(room)).resolves.toMatchObject({ members: 1, sliced: true });
+        await expect(world.anotherLog().size(room)).resolves.toMatchObject({ sliced: true });
+      });
+
+      it('puts a connection in the same one slice of every room, the slices together holding the roster', async () => {
+        const joined: NewEntry[] = [];
+        for (const label of ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']) joined.push(await member(label));
+
+        const found = await slicesFrom(1);
+
+        expect(found.map((f) => f.member.connectionId).sort()).toEqual(
+          joined.map((m) => m.connectionId).sort(),
+        );
+        for (const { slice, member: m } of found) {
+          expect(slice).toBe(world.log.sliceOf(m.connectionId));
+          expect(m).toEqual({
+            connectionId: m.connectionId,
+            entryId: joined.find((j) => j.connectionId === m.connectionId)?.entryId,
+            joinedSeq: joinedAt.get(m.entryId),
+          });
+        }
+        expect(new Set(found.map((f) => f.slice)).size).toBeGreaterThan(1);
+      });
+
+      it('keeps the window of one that left for slices reading from its left or before, not after', async () => {
+        const mikki = await member('Mikki');
+        await member('Aku');
+        const leftSeq = await leave(mikki);
+
+        const atLeft = (await slicesFrom(leftSeq)).find((f) => f.member.connectionId === mikki.connectionId);
+        const after = (await slicesFrom(leftSeq + 1)).find(
+          (f) => f.member.connectionId === mikki.connectionId,
+        );
+
+        expect(atLeft?.member).toEqual({
+          connectionId: mikki.connectionId,
+          entryId: mikki.entryId,
+          joinedSeq: 1,
+          leftSeq,
+        });
+        expect(after).toBeUndefined();
+      });
+
+      it('holds both windows of a connection that left and came back', async () => {
+        const first = await member('Mikki');
+        const leftSeq = await leave(first);
+        await world.entries.markExited({ ...first, state: 'leaving', updatedAt: 0 });
+        const second = newEntry(first.connectionId, room, 'Mikki');
+        await world.entries.reserve(second);
+        await world.entries.markQueued(second);
+        const joinedSeq = await append(joinedOf(second), joinChange(second, leftSeq + 1));
+
+        const windows = (await slicesFrom(leftSeq)).map((f) => f.member);
+
+        expect(windows).toEqual([
+          { connectionId: first.connectionId, entryId: first.entryId, joinedSeq: 1, leftSeq },
+          { connectionId: first.connectionId, entryId: second.entryId, joinedSeq },
+        ]);
+      });
+
+      it('leaves out a member whose TTL has passed, but keeps one that left until its window is deleted', async () => {
+        await member('Lost');
+        const gone = await member('Gone');
+        const leftSeq = await leave(gone);
+        now = later(seconds(CONNECTION_TTL_SECONDS + 1));
+
+        const ids = async () => (await slicesFrom(leftSeq)).map((f) => f.member.connectionId);
+
+        await expect(ids()).resolves.toEqual([gone.connectionId]);
+        now = later(seconds(LEFT_MEMBER_TTL_SECONDS + 1));
+        await subject.deleteExpired(world, now);
+        await expect(ids()).resolves.toEqual([]);
+      });
+
+      it('pages the roster in pages of at most pageSize members when asked', async () => {
+        for (const label of ['m1', 'm2', 'm3', 'm4', 'm5']) await member(label);
+
+        const { pages, items } = await collect(world.log.roster(room, { pageSize: 2 }));
+
+        expect(items).toHaveLength(5);
+        expect(pages).toBeGreaterThanOrEqual(3);
       });
     });
 

@@ -28,7 +28,10 @@ export interface StoreWorld {
 }
 
 export interface StoreSubject {
-  /** The stores over an empty table, with clock `now` and a history retention of `retentionDays`. */
+  /**
+   * The stores over an empty table, with clock `now`, a history retention of `retentionDays`
+   * and CONTRACT_SLICES slices of each roster.
+   */
   create(now: () => Date, retentionDays: number): Promise<StoreWorld>;
   /** Makes the room's roster span more than one Query page (called after the members joined). */
   spreadRosterOverPages(world: StoreWorld, roomId: string, connectionIds: string[]): Promise<void>;
@@ -37,6 +40,8 @@ export interface StoreSubject {
 }
 
 export const T0 = new Date('2030-01-01T12:00:00.000Z');
+/** Slices of the roster in the contract worlds: few, so that members share them. */
+export const CONTRACT_SLICES = 3;
 export const RETENTION_DAYS = 7;
 export const seconds = (n: number) => n * 1000;
 export const later = (ms: number, from: Date = T0) => new Date(from.getTime() + ms);

@@ -18,6 +18,7 @@ import type {
   LogRecord,
   RateBucket,
   RosterMember,
+  SliceMember,
 } from '../../../functions/shared/ports';
 
 export interface ConnectionItem {
@@ -48,6 +49,23 @@ export interface MemberItem {
   ttl: number;
 }
 
+/** One item of a slice of a room's roster: in the room (m#) or left (l#, with its leftSeq). */
+export interface SliceItem {
+  roomId: string;
+  slice: number;
+  /** The adapter's sort key: m#<c>#<entry> or l#<leftSeq>#<c>#<entry> (its order). */
+  sk: string;
+  member: SliceMember;
+  ttl: number;
+}
+
+/** The room's size, as the adapter keeps it on the logmark. */
+export interface RoomSizeItem {
+  members: number;
+  slices: Record<number, number>;
+  sliced: boolean;
+}
+
 export interface LogItem {
   record: LogRecord;
   ttl: number;
@@ -72,6 +90,8 @@ export interface ChatTableSnapshot {
   members: Record<string, MemberItem>;
   logs: Record<string, Record<number, LogItem>>;
   logMarks: Record<string, number>;
+  sliceItems: Record<string, SliceItem>;
+  roomSizes: Record<string, RoomSizeItem>;
   failures: Record<string, FailureItem>;
 }
 
@@ -97,6 +117,10 @@ export class InMemoryChatTable {
   readonly logs = new Map<string, Map<number, LogItem>>();
   /** roomId → the seq of its last logged `left` (room#<r> / logmark, no TTL). */
   readonly logMarks = new Map<string, number>();
+  /** Key: roomId, slice, sort key (slice#<r>#<s> / m#… or l#…). */
+  readonly sliceItems = new Map<string, SliceItem>();
+  /** roomId → its size (the logmark's counts, no TTL). */
+  readonly roomSizes = new Map<string, RoomSizeItem>();
   /** groupId → failed attempts at its head event (group#<g> / failures). */
   readonly failures = new Map<string, FailureItem>();
   readonly now: () => Date;
@@ -111,6 +135,7 @@ export class InMemoryChatTable {
   static cancelledKey = (connectionId: string, entryId: string) => slot(connectionId, entryId);
   static nicknameKey = (roomId: string, nickname: string) => slot(roomId, nicknameKey(nickname));
   static memberKey = (roomId: string, connectionId: string) => slot(roomId, connectionId);
+  static sliceKey = (roomId: string, slice: number, sk: string) => slot(roomId, String(slice), sk);
 
   nowSeconds(): number {
     return Math.floor(this.now().getTime() / 1000);
@@ -139,6 +164,7 @@ export class InMemoryChatTable {
       this.cancelled,
       this.nicknames,
       this.members,
+      this.sliceItems,
       this.failures,
     ]) {
       for (const [key, item] of map as Map<string, { ttl: number }>) if (item.ttl < now) map.delete(key);
@@ -158,6 +184,8 @@ export class InMemoryChatTable {
       members: Object.fromEntries(this.members),
       logs: Object.fromEntries([...this.logs].map(([room, log]) => [room, Object.fromEntries(log)])),
       logMarks: Object.fromEntries(this.logMarks),
+      sliceItems: Object.fromEntries(this.sliceItems),
+      roomSizes: Object.fromEntries(this.roomSizes),
       failures: Object.fromEntries(this.failures),
     });
   }

@@ -27,10 +27,13 @@ export interface InMemoryChat {
 }
 
 export function inMemoryChat(
-  options: InMemoryChatTableOptions & { retentionDays?: number } = {},
+  options: InMemoryChatTableOptions & { retentionDays?: number; slices?: number } = {},
 ): InMemoryChat {
   const table = new InMemoryChatTable(options);
-  const retention = { retentionDays: options.retentionDays ?? 7 };
+  const retention = {
+    retentionDays: options.retentionDays ?? 7,
+    ...(options.slices === undefined ? {} : { slices: options.slices }),
+  };
   return {
     table,
     registry: new InMemoryRegistry(table),

@@ -24,7 +24,7 @@ const byKind = <K extends RoomEvent['kind']>(
 const nameOf = (e: RoomEvent) =>
   `${e.kind}${'reason' in e ? ` (${e.reason})` : ''}${'since' in e ? ' with since' : ''}${
     e.kind === 'broadcast' ? (e.shard === undefined ? ' without shard' : ' with shard') : ''
-  }`;
+  }${e.kind === 'slice' ? (e.subject === undefined ? '' : e.subject.entered ? ' for a newcomer' : ' for a leaver') : ''}`;
 const rejects = (event: unknown) => expect(() => parseRoomEvent(JSON.stringify(event))).toThrow();
 
 describe('the room event contract (v2)', () => {
@@ -43,6 +43,9 @@ describe('the room event contract (v2)', () => {
         'left (gone)',
         'broadcast without shard',
         'broadcast with shard',
+        'slice',
+        'slice for a newcomer',
+        'slice for a leaver',
       ]),
     );
   });
@@ -88,6 +91,15 @@ describe('the room event contract (v2)', () => {
     ['fractional', 0.5],
   ])('rejects a broadcast shard that is %s', (_what, shard) => {
     rejects({ ...byKind('broadcast'), shard });
+  });
+
+  it.each([
+    ['negative', { slice: -1 }],
+    ['without a seq', { seq: undefined }],
+    ['at seq 0', { seq: 0 }],
+    ['without the frame', { frame: undefined }],
+  ])('rejects a slice record %s', (_what, change) => {
+    rejects({ ...byKind('slice'), ...change });
   });
 
   it.each([
@@ -144,6 +156,13 @@ describe('deduplicationIdOf', () => {
     expect(deduplicationIdOf(unsharded)).toBe(unsharded.id);
   });
 
+  it("tells a room event's slice records apart, though they share the event's id", () => {
+    const slice = byKind('slice', (e) => e.subject === undefined);
+
+    expect(deduplicationIdOf(slice)).toBe(`${slice.id}:s42`);
+    expect(deduplicationIdOf({ ...slice, slice: 7 })).not.toBe(deduplicationIdOf(slice));
+  });
+
   it("tells a broadcast's shard records apart, though they share the broadcast's id", () => {
     const sharded = byKind('broadcast', (e) => e.shard !== undefined);
 
@@ -167,5 +186,12 @@ describe('messageGroupOf', () => {
 
   it('gives broadcasts groups no room id can produce', () => {
     expect(messageGroupOf(byKind('broadcast')).startsWith('room:')).toBe(false);
+  });
+
+  it("puts each slice record in its slice's group of the room, apart from the room's own", () => {
+    const slice = byKind('slice', (e) => e.subject === undefined);
+
+    expect(messageGroupOf(slice)).toBe('slice:1:42');
+    expect(messageGroupOf({ ...slice, slice: 3 })).toBe('slice:1:3');
   });
 });

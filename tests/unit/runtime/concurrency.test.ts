@@ -1,4 +1,8 @@
-import { forEachConcurrently, forEachConcurrentlyPaged } from '../../../functions/shared/runtime/concurrency';
+import {
+  forEachConcurrently,
+  forEachConcurrentlyPaged,
+  Semaphore,
+} from '../../../functions/shared/runtime/concurrency';
 
 async function run(items: number[], limit: number) {
   let inFlight = 0;
@@ -122,5 +126,43 @@ describe('forEachConcurrentlyPaged', () => {
     await expect(forEachConcurrentlyPaged(failing(), 2, async () => undefined)).rejects.toThrow(
       'Query failed',
     );
+  });
+});
+
+describe('Semaphore', () => {
+  it('lets at most `size` holders in at once across separate runs, and all of them through', async () => {
+    const slots = new Semaphore(3);
+    let held = 0;
+    let most = 0;
+    const run = (count: number) =>
+      forEachConcurrently(range(count), count, async () => {
+        await slots.acquire();
+        held += 1;
+        most = Math.max(most, held);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        held -= 1;
+        slots.release();
+      });
+
+    await Promise.all([run(5), run(7), run(4)]);
+
+    expect(most).toBe(3);
+    expect(held).toBe(0);
+  });
+
+  it('hands a released slot to the one that waited longest', async () => {
+    const slots = new Semaphore(1);
+    const order: string[] = [];
+    await slots.acquire();
+    const waiting = ['a', 'b', 'c'].map(async (name) => {
+      await slots.acquire();
+      order.push(name);
+      slots.release();
+    });
+
+    slots.release();
+    await Promise.all(waiting);
+
+    expect(order).toEqual(['a', 'b', 'c']);
   });
 });

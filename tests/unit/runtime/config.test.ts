@@ -91,21 +91,47 @@ describe('function configurations', () => {
 
   const DLQ = 'https://sqs.eu-north-1.amazonaws.com/1/q-dlq.fifo';
 
-  it('requires CONNECTIONS_URL and DEAD_LETTER_QUEUE_URL for the fanout and defaults the rest', () => {
-    expect(thrown(() => fanoutConfig({ DEAD_LETTER_QUEUE_URL: DLQ })).message).toContain('CONNECTIONS_URL');
-    expect(thrown(() => fanoutConfig({ CONNECTIONS_URL: 'https://x.example/dev' })).message).toContain(
-      'DEAD_LETTER_QUEUE_URL',
+  it('requires CONNECTIONS_URL, DEAD_LETTER_QUEUE_URL and AWS_REGION for the fanout and defaults the rest', () => {
+    const region = { AWS_REGION: 'eu-north-1' };
+    expect(thrown(() => fanoutConfig({ ...region, DEAD_LETTER_QUEUE_URL: DLQ })).message).toContain(
+      'CONNECTIONS_URL',
     );
-    expect(fanoutConfig({ CONNECTIONS_URL: 'https://x.example/dev', DEAD_LETTER_QUEUE_URL: DLQ })).toEqual({
+    expect(
+      thrown(() => fanoutConfig({ ...region, CONNECTIONS_URL: 'https://x.example/dev' })).message,
+    ).toContain('DEAD_LETTER_QUEUE_URL');
+    expect(
+      thrown(() => fanoutConfig({ CONNECTIONS_URL: 'https://x.example/dev', DEAD_LETTER_QUEUE_URL: DLQ }))
+        .message,
+    ).toContain('AWS_REGION');
+    expect(
+      fanoutConfig({ ...region, CONNECTIONS_URL: 'https://x.example/dev', DEAD_LETTER_QUEUE_URL: DLQ }),
+    ).toEqual({
       connectionsUrl: 'https://x.example/dev',
       concurrency: 64,
       deadLetterQueueUrl: DLQ,
       maxAttempts: 3,
+      notifier: 'signed',
+      region: 'eu-north-1',
+      sliceSize: 1000,
+      slices: 100,
     });
   });
 
-  it('takes the failed attempts before parking from MAX_ATTEMPTS', () => {
+  it('posts with the SDK client when FANOUT_NOTIFIER is sdk (no region needed), and takes the slicing settings', () => {
     const base = { CONNECTIONS_URL: 'https://x.example/dev', DEAD_LETTER_QUEUE_URL: DLQ };
+
+    expect(fanoutConfig({ ...base, FANOUT_NOTIFIER: 'sdk' })).toMatchObject({ notifier: 'sdk', region: '' });
+    expect(
+      fanoutConfig({ ...base, AWS_REGION: 'eu-north-1', FANOUT_SLICE_SIZE: '2', FANOUT_SLICES: '3' }),
+    ).toMatchObject({ sliceSize: 2, slices: 3 });
+  });
+
+  it('takes the failed attempts before parking from MAX_ATTEMPTS', () => {
+    const base = {
+      CONNECTIONS_URL: 'https://x.example/dev',
+      DEAD_LETTER_QUEUE_URL: DLQ,
+      AWS_REGION: 'eu-north-1',
+    };
 
     expect(fanoutConfig({ ...base, MAX_ATTEMPTS: '5' }).maxAttempts).toBe(5);
   });
@@ -115,8 +141,15 @@ describe('function configurations', () => {
     ['FANOUT_CONCURRENCY', '0'],
     ['MAX_ATTEMPTS', '0'],
     ['MAX_ATTEMPTS', '101'],
+    ['FANOUT_NOTIFIER', 'fetch'],
+    ['FANOUT_SLICE_SIZE', '0'],
+    ['FANOUT_SLICES', '0'],
   ])('rejects %s=%p naming the variable', (name, raw) => {
-    const base = { CONNECTIONS_URL: 'https://x.example/dev', DEAD_LETTER_QUEUE_URL: DLQ };
+    const base = {
+      CONNECTIONS_URL: 'https://x.example/dev',
+      DEAD_LETTER_QUEUE_URL: DLQ,
+      AWS_REGION: 'eu-north-1',
+    };
 
     const error = thrown(() => fanoutConfig({ ...base, [name]: raw }));
 

@@ -4,12 +4,19 @@
  *   pk = conn#<connectionId>  sk = meta             the connection (role, principal, rate windows)
  *   pk = conn#<connectionId>  sk = room#<roomId>    its entry into a room (route side)
  *   pk = conn#<connectionId>  sk = cancelled#<entry> an entry taken back (expires after a day)
- *   pk = conn#<connectionId>  sk = cancelled#<entry> an entry taken back (expires after a day)
  *   pk = room#<roomId>        sk = nick#<key>       a nickname held in the room (unique per room)
  *   pk = room#<roomId>        sk = member#<connId>  the room's roster (fanout side, Query never Scan)
+ *   pk = room#<roomId>        sk = logmark          the seq of the room's last `left`, and its size:
+ *                                                   members, m<slice> per slice, sliced (never expires)
+ *   pk = slice#<roomId>#<s>   sk = m#<connId>#<entry>         a member of the roster's slice s, with
+ *                                                           its joinedSeq (deleted at its `left`)
+ *   pk = slice#<roomId>#<s>   sk = l#<leftSeq>#<connId>#<entry> one that left, with its window
+ *                                                           (expires after a day)
  *   pk = log#<roomId>         sk = <seq, 12 digits> the room's log: each event as delivered (history)
- *   pk = room#<roomId>        sk = logmark          the seq of the room's last `left` (never expires)
  *   pk = group#<groupId>      sk = failures         failed attempts at a FIFO group's head event
+ *
+ * A slice's items sort those that left (l#, by leftSeq) before those in the room (m#), so one
+ * Query from l#<seq> reads everyone a slice record for <seq> may have to reach.
  *
  * Connection items also carry gsi1pk = conns#<shard>, gsi1sk = connectionId: a sparse,
  * keys-only index that lets broadcast read every connection, a shard per record.
@@ -17,7 +24,15 @@
 import { createHash } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { nicknameKey } from '../../domain/rules.js';
-import type { Connection, Entry, EntryState, LogRecord, Role, RosterMember } from '../../ports.js';
+import type {
+  Connection,
+  Entry,
+  EntryState,
+  LogRecord,
+  Role,
+  RosterMember,
+  SliceMember,
+} from '../../ports.js';
 
 export type Item = Record<string, AttributeValue>;
 
@@ -29,6 +44,10 @@ export const CONNECTION_SHARDS = 16;
 export const FAILURE_TTL_SECONDS = 24 * 60 * 60;
 /** How long a cancelled entry is remembered: longer than a queued `joined` can wait (retention 1 day). */
 export const CANCELLED_TTL_SECONDS = 25 * 60 * 60;
+/** How long a slice remembers one that left: longer than a slice record can wait in the queue (1 day). */
+export const LEFT_MEMBER_TTL_SECONDS = 25 * 60 * 60;
+/** Slices of every room's roster (a connection's slice is a hash of its id): fixed for a table's life. */
+export const SLICES = 100;
 
 const s = (value: string): AttributeValue => ({ S: value });
 const n = (value: number): AttributeValue => ({ N: String(value) });
@@ -53,6 +72,16 @@ export const key = {
     sk: s(`member#${connectionId}`),
   }),
   logEvent: (roomId: string, seq: number) => ({ pk: s(`log#${roomId}`), sk: s(seqKey(seq)) }),
+  /** The partition of one slice of a room's roster. */
+  slice: (roomId: string, slice: number) => s(`slice#${roomId}#${slice}`),
+  sliceMember: (roomId: string, slice: number, connectionId: string, entryId: string) => ({
+    pk: key.slice(roomId, slice),
+    sk: s(`m#${connectionId}#${entryId}`),
+  }),
+  sliceLeft: (roomId: string, slice: number, leftSeq: number, connectionId: string, entryId: string) => ({
+    pk: key.slice(roomId, slice),
+    sk: s(`l#${seqKey(leftSeq)}#${connectionId}#${entryId}`),
+  }),
   /** The seq of the room's last `left` (no TTL), so a fully expired log carries on after it. */
   logMark: (roomId: string) => ({ pk: s(`room#${roomId}`), sk: s('logmark') }),
   failures: (groupId: string) => ({ pk: s(`group#${groupId}`), sk: s('failures') }),
@@ -62,6 +91,12 @@ export const key = {
 export function seqKey(seq: number): string {
   return String(seq).padStart(12, '0');
 }
+
+/** The sort key from which a slice's Query reads everyone in the room at `seq` or later. */
+export const sliceFrom = (seq: number) => `l#${seqKey(seq)}`;
+
+/** The logmark's attribute counting the members of one slice. */
+export const sliceCount = (slice: number) => `m${slice}`;
 
 export function shardOf(connectionId: string, shards = CONNECTION_SHARDS): number {
   return createHash('sha1').update(connectionId).digest().readUInt16BE(0) % shards;
@@ -155,6 +190,47 @@ export function toMember(item: Item): RosterMember {
     entryId: str(item, 'entryId'),
     nickname: str(item, 'nickname'),
     joinedSeq: num(item, 'joinedSeq'),
+  };
+}
+
+export function sliceMemberItem(
+  roomId: string,
+  slice: number,
+  member: Pick<RosterMember, 'connectionId' | 'entryId' | 'joinedSeq'>,
+  ttl: number,
+): Item {
+  return {
+    ...key.sliceMember(roomId, slice, member.connectionId, member.entryId),
+    connectionId: s(member.connectionId),
+    entryId: s(member.entryId),
+    joinedSeq: n(member.joinedSeq),
+    ttl: n(ttl),
+  };
+}
+
+export function sliceLeftItem(
+  roomId: string,
+  slice: number,
+  member: Required<SliceMember>,
+  ttl: number,
+): Item {
+  return {
+    ...key.sliceLeft(roomId, slice, member.leftSeq, member.connectionId, member.entryId),
+    connectionId: s(member.connectionId),
+    entryId: s(member.entryId),
+    joinedSeq: n(member.joinedSeq),
+    leftSeq: n(member.leftSeq),
+    ttl: n(ttl),
+  };
+}
+
+export function toSliceMember(item: Item): SliceMember {
+  const leftSeq = item.leftSeq?.N;
+  return {
+    connectionId: str(item, 'connectionId'),
+    entryId: str(item, 'entryId'),
+    joinedSeq: num(item, 'joinedSeq'),
+    ...(leftSeq === undefined ? {} : { leftSeq: Number(leftSeq) }),
   };
 }
 
