@@ -7,17 +7,24 @@
  * After each run the invariants of tests/e2e/support/room-log-invariants.ts are checked
  * over what every client received and what the table holds.
  *
- * It runs twice: with rooms delivered in one hop (as rooms of up to 1,000 members are), and with
+ * It runs on a good day, delivered in one hop (as rooms of up to 1,000 members are) and with
  * slicing forced on for these small rooms (FANOUT_SLICE_SIZE=1, FANOUT_SLICES=3: from its second
- * member on, a room is delivered slice by slice, by parallel fanouts, several members per slice).
+ * member on, a room is delivered slice by slice, by parallel fanouts, several members per slice);
+ * and under the faults AWS really produces (local/faults.ts), each run drawing its own mix: SQS
+ * publishes accepted and then answered 500 or refused, TransactWriteItems cancelled by
+ * TransactionConflict, DynamoDB throttles, @connections posts answered 500, and fanout sandboxes
+ * killed mid-batch (at a random point, and at a Timeout shortened to 3 s) whose records SQS hands
+ * back after the visibility timeout.
  *
- * ROOM_LOG_RUNS sets the number of runs (default 10 each); a failure prints fast-check's seed and
- * path to replay it (ROOM_LOG_SEED, ROOM_LOG_PATH).
+ * ROOM_LOG_RUNS sets the number of runs of each (default 10, 10 and 6); a failure prints
+ * fast-check's seed and path to replay it (ROOM_LOG_SEED, ROOM_LOG_PATH).
  */
 import { type AttributeValue, DynamoDBClient, paginateQuery } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { fromIdOf } from '../../functions/shared/domain/identity';
+import type { FaultSwitches } from '../../local/faults';
+import type { LocalChatOptions } from '../../local/stack';
 import { ChatClient } from './support/chat-client';
 import { type ClientRecord, checkRoom, type Event, type Log } from './support/room-log-invariants';
 import { scanTable } from './support/table-invariants';
@@ -33,15 +40,47 @@ type Op =
   | { kind: 'drop'; client: number }
   | { kind: 'pause'; ms: number };
 
+/** The fault switches a run turns on (all off on a good day). */
+interface FaultMix {
+  sqsAmbiguousRate: number;
+  sqsFailRate: number;
+  transactionConflictRate: number;
+  dynamoDbThrottleRate: number;
+  postFailRate: number;
+  fanoutCrashRate: number;
+  fanoutCrashAfterMs: number;
+}
+
 interface Scenario {
   clients: number;
   ops: Op[];
   slowPostsMs: number;
+  faults?: FaultMix;
+}
+
+const faultMixArbitrary: fc.Arbitrary<FaultMix> = fc.record({
+  sqsAmbiguousRate: fc.constantFrom(0, 0.1, 0.25),
+  sqsFailRate: fc.constantFrom(0, 0.05),
+  transactionConflictRate: fc.constantFrom(0, 0.1, 0.25),
+  dynamoDbThrottleRate: fc.constantFrom(0, 0.03),
+  postFailRate: fc.constantFrom(0, 0.05),
+  fanoutCrashRate: fc.constantFrom(0, 0.1, 0.2),
+  fanoutCrashAfterMs: fc.integer({ min: 5, max: 400 }),
+});
+
+function applyFaults(faults: FaultSwitches, mix: FaultMix | undefined): void {
+  faults.sqs.ambiguousRate = mix?.sqsAmbiguousRate ?? 0;
+  faults.sqs.failRate = mix?.sqsFailRate ?? 0;
+  faults.dynamodb.transactionConflictRate = mix?.transactionConflictRate ?? 0;
+  faults.dynamodb.failRate = mix?.dynamoDbThrottleRate ?? 0;
+  faults.connections.failRate = mix?.postFailRate ?? 0;
+  faults.fanout.crashRate = mix?.fanoutCrashRate ?? 0;
+  faults.fanout.crashAfterMs = mix?.fanoutCrashAfterMs ?? 0;
 }
 
 const NICKNAMES = ['Aku', 'Iines', 'Hessu', 'Mikki', 'aku', 'Roope'];
 
-function scenarioArbitrary(): fc.Arbitrary<Scenario> {
+function scenarioArbitrary(withFaults: boolean): fc.Arbitrary<Scenario> {
   return fc.integer({ min: 2, max: 4 }).chain((clients) => {
     const client = fc.integer({ min: 0, max: clients - 1 });
     const nickname = fc.constantFrom(...NICKNAMES);
@@ -62,22 +101,39 @@ function scenarioArbitrary(): fc.Arbitrary<Scenario> {
       clients: fc.constant(clients),
       ops: fc.array(op, { minLength: 4, maxLength: 28 }),
       slowPostsMs: fc.constantFrom(0, 15, 60),
+      ...(withFaults ? { faults: faultMixArbitrary } : {}),
     });
   });
 }
 
-const DELIVERIES: [string, Record<string, string>][] = [
-  ['in one hop', {}],
-  ['in slices (FANOUT_SLICE_SIZE=1, FANOUT_SLICES=3)', { FANOUT_SLICE_SIZE: '1', FANOUT_SLICES: '3' }],
+const SUITES: { title: string; runs: number; stack: LocalChatOptions; faults: boolean }[] = [
+  { title: 'on a good day, delivered in one hop', runs: 10, stack: {}, faults: false },
+  {
+    title: 'on a good day, delivered in slices (FANOUT_SLICE_SIZE=1, FANOUT_SLICES=3)',
+    runs: 10,
+    stack: { functionEnv: { FANOUT_SLICE_SIZE: '1', FANOUT_SLICES: '3' } },
+    faults: false,
+  },
+  {
+    title: 'under the faults AWS produces',
+    runs: 6,
+    stack: {
+      // Both fault proxies in the functions' path; a crashed batch comes back after 4 s.
+      faults: { sqs: {}, dynamodb: {} },
+      functionTimeouts: { FanoutFunction: 3 },
+      visibilityTimeoutSeconds: 4,
+    },
+    faults: true,
+  },
 ];
 
-describe.each(DELIVERIES)('the room log under random interleavings, delivered %s', (_how, functionEnv) => {
+describe.each(SUITES)('the room log under random interleavings, $title', (suite) => {
   let stack: TestStack;
   let ddb: DynamoDBClient;
   let run = 0;
 
   beforeAll(async () => {
-    stack = await startTestStack({ frameOrdering: 'concurrent', functionEnv });
+    stack = await startTestStack({ frameOrdering: 'concurrent', ...suite.stack });
     const config = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
     ddb = new DynamoDBClient({ ...config, endpoint: stack.chat.dynamoDbEndpoint });
   }, 60_000);
@@ -122,6 +178,7 @@ describe.each(DELIVERIES)('the room log under random interleavings, delivered %s
     run += 1;
     const roomId = `model${run}`;
     stack.chat.faults.connections.delayMs = scenario.slowPostsMs;
+    applyFaults(stack.chat.faults, scenario.faults);
     const records: ClientRecord[] = [];
     const slots: ({ client: ChatClient; record: ClientRecord; connectionId: string } | undefined)[] = [];
     /** Connections whose $disconnect was lost: only TTL removes their own record if no post ever finds them gone. */
@@ -244,6 +301,7 @@ describe.each(DELIVERIES)('the room log under random interleavings, delivered %s
         (item.fromId?.S !== undefined && mine.has(item.fromId.S) && !pk.startsWith('log#'));
       if (leftover) problems.push(`left behind: ${pk} / ${sk} ${describe(item)}`);
     }
+    applyFaults(stack.chat.faults, undefined);
     return problems;
   }
 
@@ -254,10 +312,10 @@ describe.each(DELIVERIES)('the room log under random interleavings, delivered %s
   it(
     'keeps every invariant of the room log',
     async () => {
-      const runs = Number(process.env.ROOM_LOG_RUNS ?? 10);
+      const runs = Number(process.env.ROOM_LOG_RUNS ?? suite.runs);
       const seed = process.env.ROOM_LOG_SEED ? Number(process.env.ROOM_LOG_SEED) : undefined;
       await fc.assert(
-        fc.asyncProperty(scenarioArbitrary(), async (scenario) => {
+        fc.asyncProperty(scenarioArbitrary(suite.faults), async (scenario) => {
           const problems = await playScenario(scenario);
           if (problems.length > 0) {
             throw new Error(
@@ -277,7 +335,7 @@ describe.each(DELIVERIES)('the room log under random interleavings, delivered %s
         .filter((i) => i.functionId === 'FanoutFunction')
         .flatMap((i) => (i.event as SQSEvent).Records)
         .filter((r) => (JSON.parse(r.body) as { kind?: string }).kind === 'slice');
-      if (functionEnv.FANOUT_SLICE_SIZE) expect(sliceRecords.length).toBeGreaterThan(0);
+      if (suite.stack.functionEnv?.FANOUT_SLICE_SIZE) expect(sliceRecords.length).toBeGreaterThan(0);
       else expect(sliceRecords).toEqual([]);
     },
     20 * 60_000,

@@ -447,6 +447,33 @@ describe('the functions', () => {
 describe('IAM', () => {
   const allStatements = functionIds.flatMap((id) => statementsOf(id).map((s) => [id, s] as const));
 
+  it("matches docs/security.md's IAM table: each function's actions, no more and no fewer", () => {
+    const doc = readFileSync(path.join(REPO_ROOT, 'docs', 'security.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## IAM'), doc.indexOf('\n## ', doc.indexOf('## IAM') + 1));
+    const cells = (line: string) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim());
+    const rows = section
+      .split('\n')
+      .filter((line) => line.startsWith('| ') && !line.startsWith('| function') && !line.startsWith('| ---'))
+      .map(cells);
+    const documented = Object.fromEntries(
+      rows.map(([name = '', dynamodb = '', sqs = '', other = '']) => {
+        const names = (cell: string, service: string) =>
+          cell === '—' ? [] : cell.split(',').map((action) => `${service}:${action.trim()}`);
+        const others = [...other.matchAll(/`([a-z-]+:[A-Za-z]+)`/g)].map((m) => m[1]);
+        return [`${name}Function`, [...names(dynamodb, 'dynamodb'), ...names(sqs, 'sqs'), ...others].sort()];
+      }),
+    );
+    const granted = Object.fromEntries(
+      functionIds.map((id) => [id, [...new Set(allowedActions(id))].sort()]),
+    );
+
+    expect(documented).toEqual(granted);
+  });
+
   it('names a resource in every statement (no Resource: "*")', () => {
     for (const [, statement] of allStatements) {
       for (const resource of list(statement.Resource)) expect(resource).not.toBe('*');

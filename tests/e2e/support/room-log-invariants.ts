@@ -224,8 +224,10 @@ export function checkRoom(roomId: string, log: Log, clients: ClientRecord[]): st
       const count = (action: string) => client.sent.filter((s) => s.action === action).length;
       const errors = (action: string) =>
         client.events.filter((e) => e.type === 'error' && e.action === action).length;
-      const entered = mine.filter((e) => e.type === 'entered').length;
-      const exited = mine.filter((e) => e.type === 'exited').length;
+      // A redelivered record posts its entered / exited again, with the same id.
+      const distinct = (type: string) => new Set(mine.filter((e) => e.type === type).map((e) => e.id)).size;
+      const entered = distinct('entered');
+      const exited = distinct('exited');
       const ownMessages = [...log.values()].filter(
         (e) => e.type === 'message' && e.fromId === client.fromId,
       ).length;
