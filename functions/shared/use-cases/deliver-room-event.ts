@@ -143,15 +143,67 @@ export async function handleRoomEvent(
   }
   const report: DeliveryReport = { seq: outcome.seq, delivered: 0, gone: [], failed: 0 };
   for (const earlier of outcome.preceding) {
-    merge(report, await post(deps, rosterPages(deps.log, event.roomId, [frame(earlier)]), options));
+    merge(report, await post(deps, rosterPages(deps.log.roster(event.roomId), [frame(earlier)]), options));
   }
+  // A redelivered event goes to the roster as it was at its seq, which the room may have left
+  // behind since (the rest of a crashed batch was logged after it).
+  const roster = () =>
+    outcome.replay ? onePage(rosterAt(deps.log, event.roomId, outcome.seq)) : deps.log.roster(event.roomId);
   const recipients: AsyncIterable<Recipient[]> =
     event.kind === 'joined'
-      ? await joinedRecipients(deps, event, outcome.event)
+      ? await joinedRecipients(deps, event, outcome.event, roster())
       : event.kind === 'left'
-        ? leftRecipients(deps, event, outcome.event)
-        : rosterPages(deps.log, event.roomId, [frame(outcome.event)]);
+        ? leftRecipients(event, outcome.event, roster())
+        : rosterPages(roster(), [frame(outcome.event)]);
   return merge(report, await post(deps, recipients, options));
+}
+
+async function* onePage<T>(items: Promise<T[]>): AsyncGenerator<T[]> {
+  const page = await items;
+  if (page.length > 0) yield page;
+}
+
+/** Slices whose windows are read at once when the roster at an earlier seq is rebuilt. */
+const SLICE_READS_AT_ONCE = 10;
+
+/**
+ * The roster at `seq`: the members whose `joined` is at or before it and whose `left` (if any)
+ * is after it. Events logged after `seq` are read back from the log: members that joined since
+ * are left out, and those that left since are found in their slices' windows (kept a day after
+ * their `left`, with the nickname their `left` names). Further behind the head than a resume
+ * reaches (MAX_RESUME_EVENTS), those that left since are no longer looked for.
+ */
+export async function rosterAt(log: RoomLog, roomId: string, seq: number): Promise<RosterMember[]> {
+  const members: RosterMember[] = [];
+  for await (const page of log.roster(roomId)) members.push(...page.filter((m) => m.joinedSeq <= seq));
+  const head = await log.head(roomId);
+  const later = head.seq - seq;
+  if (later <= 0 || later > MAX_RESUME_EVENTS) return members;
+  const since = await log.events(roomId, { after: seq, before: head.seq + 1, limit: later, take: 'oldest' });
+  const leftAt = new Map<number, string>();
+  for (const { event } of since) if (event.type === 'left') leftAt.set(event.seq, event.nickname);
+  if (leftAt.size === 0) return members;
+  const slices = Array.from({ length: log.sliceCount }, (_, slice) => slice);
+  for (let i = 0; i < slices.length; i += SLICE_READS_AT_ONCE) {
+    await Promise.all(
+      slices.slice(i, i + SLICE_READS_AT_ONCE).map(async (slice) => {
+        for await (const page of log.sliceMembers(roomId, slice, seq + 1)) {
+          for (const m of page) {
+            const nickname = m.leftSeq === undefined ? undefined : leftAt.get(m.leftSeq);
+            if (nickname !== undefined && m.joinedSeq <= seq) {
+              members.push({
+                connectionId: m.connectionId,
+                entryId: m.entryId,
+                nickname,
+                joinedSeq: m.joinedSeq,
+              });
+            }
+          }
+        }
+      }),
+    );
+  }
+  return members;
 }
 
 function merge(into: DeliveryReport, from: DeliveryReport): DeliveryReport {
@@ -175,8 +227,8 @@ async function* recipientPages(pages: AsyncIterable<string[]>, payload: string):
   for await (const page of pages) yield page.map((connectionId) => ({ connectionId, payloads: [payload] }));
 }
 
-async function* rosterPages(log: RoomLog, roomId: string, payloads: string[], skip?: string) {
-  for await (const page of log.roster(roomId)) {
+async function* rosterPages(roster: AsyncIterable<RosterMember[]>, payloads: string[], skip?: string) {
+  for await (const page of roster) {
     yield page
       .filter((m) => m.connectionId !== skip)
       .map((m) => ({ connectionId: m.connectionId, payloads }));
@@ -184,9 +236,9 @@ async function* rosterPages(log: RoomLog, roomId: string, payloads: string[], sk
 }
 
 async function* leftRecipients(
-  deps: FanoutDeps,
   event: Extract<EntryEvent, { kind: 'left' }>,
   logged: RoomLogEvent,
+  roster: AsyncIterable<RosterMember[]>,
 ): AsyncGenerator<Recipient[]> {
   // The leaver hears `exited` after every event that came before its exit; a connection
   // that is gone (disconnect, 410) cannot hear anything.
@@ -194,7 +246,7 @@ async function* leftRecipients(
     const exited = serverEvent({ type: 'exited', roomId: event.roomId, seq: logged.seq }, logged);
     yield [{ connectionId: event.connectionId, payloads: [frame(exited)] }];
   }
-  yield* rosterPages(deps.log, event.roomId, [frame(logged)], event.connectionId);
+  yield* rosterPages(roster, [frame(logged)], event.connectionId);
 }
 
 /**
@@ -208,9 +260,10 @@ async function joinedRecipients(
   deps: FanoutDeps,
   event: Extract<EntryEvent, { kind: 'joined' }>,
   logged: RoomLogEvent,
+  pages: AsyncIterable<RosterMember[]>,
 ): Promise<AsyncIterable<Recipient[]>> {
   const roster: RosterMember[] = [];
-  for await (const page of deps.log.roster(event.roomId)) roster.push(...page);
+  for await (const page of pages) roster.push(...page);
   const newcomer: Recipient = {
     connectionId: event.connectionId,
     payloads: await newcomerPayloads(deps.log, logged, {
@@ -291,7 +344,7 @@ async function forwardToSlices(
     await queue(records);
     queued += records.length;
   }
-  const subject = await subjectOf(deps, event, outcome.event, size);
+  const subject = await subjectOf(deps, event, outcome, size);
   const slices = new Set(reached);
   const subjectSlice = subject ? deps.log.sliceOf(subject.connectionId) : undefined;
   if (subjectSlice !== undefined) slices.add(subjectSlice);
@@ -325,14 +378,24 @@ function sliceRecords(
 async function subjectOf(
   deps: FanoutDeps,
   event: EntryEvent,
-  logged: RoomLogEvent,
+  outcome: Extract<LogOutcome, { kind: 'logged' }>,
   size: RoomSize,
 ): Promise<SliceRecord['subject']> {
+  const logged = outcome.event;
   if (event.kind === 'left' && event.reason === 'exit') {
     const exited = serverEvent({ type: 'exited', roomId: event.roomId, seq: logged.seq }, logged);
     return { connectionId: event.connectionId, frames: [frame(exited)] };
   }
   if (event.kind !== 'joined') return undefined;
+  const since = event.since === undefined ? {} : { since: event.since };
+  if (outcome.replay) {
+    // The room may have moved on since its `joined`: the roster as it was then (read whole,
+    // a redelivery being rare).
+    const roster = await rosterAt(deps.log, event.roomId, outcome.seq);
+    const entered = { nickname: event.nickname, memberCount: roster.length, ...since };
+    const members = listedMembers(roster.map((m) => m.nickname));
+    return { connectionId: event.connectionId, entered: { ...entered, members } };
+  }
   const nicknames: string[] = [];
   for await (const page of deps.log.roster(event.roomId, { pageSize: 100 })) {
     nicknames.push(...page.map((m) => m.nickname));
@@ -344,7 +407,7 @@ async function subjectOf(
       nickname: event.nickname,
       members: listedMembers(nicknames),
       memberCount: size.members,
-      ...(event.since === undefined ? {} : { since: event.since }),
+      ...since,
     },
   };
 }

@@ -354,6 +354,55 @@ describe('handleRoomEvent', () => {
     });
   });
 
+  describe('a redelivered event behind the head (the rest of its crashed batch was logged after it)', () => {
+    /**
+     * Minni joins (5), Aku writes (6), Minni exits (7), Hessu exits (8), Iines joins (9); then
+     * the records of 5 and 6 come back from a batch that crashed after logging them all.
+     */
+    async function roomThatMovedOn() {
+      const four = await roomOfFour();
+      const minni = await newcomer();
+      const joined = joinedOf(minni);
+      await handleRoomEvent(deps(), joined);
+      const message = messageOf(four.aku, 'hei');
+      await handleRoomEvent(deps(), message);
+      const minniEntry = await exitingEntry(chat, minni, 'exited');
+      await handleRoomEvent(deps(), leftOf(minniEntry, 'exit'));
+      await exitingEntry(chat, four.hessu, 'exited');
+      await handleRoomEvent(deps(), leftOf(four.hessu, 'exit'));
+      const iines = await newcomer('Iines');
+      await handleRoomEvent(deps(), joinedOf(iines));
+      notifier.sends.length = 0;
+      return { ...four, minni, iines, joined, message };
+    }
+
+    it("sends the newcomer the entered of its seq: the roster at its joined, not today's", async () => {
+      const { minni, joined, mikki, aku, hessu, roope, iines } = await roomThatMovedOn();
+
+      const report = await handleRoomEvent(deps(), joined, { redelivered: true });
+
+      const entered = to(minni)[0] as Of<'entered'>;
+      expect(entered).toMatchObject({ type: 'entered', seq: 5, memberCount: 5, id: joined.id });
+      expect([...entered.members].sort()).toEqual(['Aku', 'Hessu', 'Mikki', 'Minni', 'Roope']);
+      expect(historySeqs(minni)).toEqual([1, 2, 3, 4]);
+      for (const other of [mikki, aku, hessu, roope])
+        expect(only(other)).toMatchObject({ type: 'joined', seq: 5 });
+      expect(to(iines)).toEqual([]);
+      expect(report.seq).toBe(5);
+    });
+
+    it('posts a message to those in the room at its seq: those that left since too, not those that came since', async () => {
+      const { minni, message, mikki, aku, hessu, roope, iines } = await roomThatMovedOn();
+
+      await handleRoomEvent(deps(), message, { redelivered: true });
+
+      for (const member of [mikki, aku, hessu, roope, minni]) {
+        expect(only(member)).toMatchObject({ type: 'message', seq: 6, id: message.id, message: 'hei' });
+      }
+      expect(to(iines)).toEqual([]);
+    });
+  });
+
   describe('a left', () => {
     it('sends exited with its seq to the member who exited, and left to those remaining', async () => {
       const { hessu, mikki, aku, roope } = await roomOfFour();
