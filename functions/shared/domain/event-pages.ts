@@ -31,11 +31,20 @@ export function pagesByBytes(events: RoomLogEvent[], maxBytes = MAX_EVENT_BYTES)
   return pages;
 }
 
-/** The nicknames `entered` lists: as many as fit (at most MAX_LISTED_MEMBERS), in roster order. */
+/** Case-insensitive, then by code point: the same order in every runtime, whatever its locale. */
+const byNickname = (a: string, b: string) => {
+  const [x, y] = [a.toLowerCase(), b.toLowerCase()];
+  return x < y ? -1 : x > y ? 1 : a < b ? -1 : a > b ? 1 : 0;
+};
+
+/**
+ * The nicknames `entered` lists, sorted (case-insensitive): as many as fit one frame (at most
+ * MAX_LISTED_MEMBERS) of those given.
+ */
 export function listedMembers(nicknames: Iterable<string>, maxBytes = MAX_EVENT_BYTES): string[] {
   const listed: string[] = [];
   let size = ENVELOPE_BYTES;
-  for (const nickname of nicknames) {
+  for (const nickname of [...nicknames].sort(byNickname)) {
     const bytes = utf8Bytes(JSON.stringify(nickname)) + 1;
     if (listed.length >= MAX_LISTED_MEMBERS || size + bytes > maxBytes) break;
     listed.push(nickname);

@@ -28,16 +28,28 @@ export const RECENT_ON_REDELIVERY = 20;
 /** Appends rarely race; a few rounds settle any stale head or changed entry. */
 const MAX_ROUNDS = 8;
 
-/** The event as members receive it and `history` returns it, at its place in the log. */
+/**
+ * The event as members receive it and `history` returns it, at its place in the log: `type`
+ * first and `id`/`at` last, as in every other server event.
+ */
 export function toLogEvent(event: EntryEvent, seq: number): RoomLogEvent {
-  const base = { id: event.id, at: event.at, roomId: event.roomId, seq };
+  const { id, at, roomId } = event;
   switch (event.kind) {
     case 'joined':
-      return { ...base, type: 'joined', nickname: event.nickname };
+      return { type: 'joined', roomId, seq, nickname: event.nickname, id, at };
     case 'message':
-      return { ...base, type: 'message', from: event.from, fromId: event.fromId, message: event.message };
+      return {
+        type: 'message',
+        roomId,
+        seq,
+        from: event.from,
+        fromId: event.fromId,
+        message: event.message,
+        id,
+        at,
+      };
     case 'left':
-      return { ...base, type: 'left', nickname: event.nickname, reason: event.reason };
+      return { type: 'left', roomId, seq, nickname: event.nickname, reason: event.reason, id, at };
   }
 }
 

@@ -92,12 +92,24 @@ describe('pagesByBytes', () => {
 
 describe('listedMembers', () => {
   it(`lists at most ${MAX_LISTED_MEMBERS} nicknames`, () => {
-    const names = Array.from({ length: MAX_LISTED_MEMBERS + 10 }, (_, i) => `m${i}`);
+    const names = Array.from({ length: MAX_LISTED_MEMBERS + 10 }, (_, i) => `m${String(i).padStart(3, '0')}`);
 
-    expect(listedMembers(names)).toEqual(names.slice(0, MAX_LISTED_MEMBERS));
+    expect(listedMembers([...names].reverse())).toEqual(names.slice(0, MAX_LISTED_MEMBERS));
   });
 
-  it('lists nicknames in roster order, as many as fit one entered frame, whatever they hold', () => {
+  it('sorts nicknames case-insensitively, then by code point, whatever order the roster read them in', () => {
+    expect(listedMembers(['mikki', 'Aku', 'Ä', 'aku', 'Mikki', 'Hessu', '山'])).toEqual([
+      'Aku',
+      'aku',
+      'Hessu',
+      'Mikki',
+      'mikki',
+      'Ä',
+      '山',
+    ]);
+  });
+
+  it('lists the first nicknames in that order, as many as fit one entered frame, whatever they hold', () => {
     const nickname = fc.string({
       unit: fc.constantFrom('a', 'ä', '山', '𝒜', '"'),
       minLength: 1,
@@ -106,11 +118,13 @@ describe('listedMembers', () => {
     fc.assert(
       fc.property(fc.array(nickname, { maxLength: 800 }), (names) => {
         const listed = listedMembers(names);
+        const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+        const sorted = [...names].sort((a, b) => cmp(a.toLowerCase(), b.toLowerCase()) || cmp(a, b));
 
-        expect(listed).toEqual(names.slice(0, listed.length));
+        expect(listed).toEqual(sorted.slice(0, listed.length));
         expect(utf8Bytes(enteredFrame(listed))).toBeLessThanOrEqual(MAX_EVENT_BYTES);
-        if (listed.length < names.length && listed.length < MAX_LISTED_MEMBERS) {
-          const next = names[listed.length] ?? '';
+        if (listed.length < sorted.length && listed.length < MAX_LISTED_MEMBERS) {
+          const next = sorted[listed.length] ?? '';
           expect(utf8Bytes(enteredFrame([...listed, next]))).toBeGreaterThan(MAX_EVENT_BYTES - 512);
         }
       }),
