@@ -1,7 +1,7 @@
 /** `broadcast` (admins only): {"action":"broadcast","message":"Huoltokatko klo 18"} */
 import { BroadcastBody, validate } from '../shared/domain/protocol.js';
 import { createLogger } from '../shared/runtime/logger.js';
-import { roomDeps } from '../shared/runtime/room-deps.js';
+import { roomDeps } from '../shared/runtime/queue-deps.js';
 import { wsRoute } from '../shared/runtime/ws-route-handler.js';
 import { broadcast } from '../shared/use-cases/broadcast.js';
 

@@ -1,7 +1,7 @@
 /** `$disconnect` (best-effort, API Gateway does not retry it; a later 410 or TTL is the backstop). */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { createLogger } from '../shared/runtime/logger.js';
-import { roomDeps } from '../shared/runtime/room-deps.js';
+import { roomDeps } from '../shared/runtime/queue-deps.js';
 import { removeConnection } from '../shared/use-cases/remove-connection.js';
 
 const deps = roomDeps();

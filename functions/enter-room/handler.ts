@@ -2,7 +2,7 @@
 import { fromIdOf } from '../shared/domain/identity.js';
 import { EnterRoomBody, resolveNickname, validate } from '../shared/domain/protocol.js';
 import { createLogger } from '../shared/runtime/logger.js';
-import { roomDeps } from '../shared/runtime/room-deps.js';
+import { roomDeps } from '../shared/runtime/queue-deps.js';
 import { wsRoute } from '../shared/runtime/ws-route-handler.js';
 import { enterRoom } from '../shared/use-cases/enter-room.js';
 

@@ -1,7 +1,7 @@
 /** `exitroom`: {"action":"exitroom","roomId":"1"} (roomId optional when in exactly one room) */
 import { ExitRoomBody, validate } from '../shared/domain/protocol.js';
 import { createLogger } from '../shared/runtime/logger.js';
-import { roomDeps } from '../shared/runtime/room-deps.js';
+import { roomDeps } from '../shared/runtime/queue-deps.js';
 import { wsRoute } from '../shared/runtime/ws-route-handler.js';
 import { exitRoom } from '../shared/use-cases/exit-room.js';
 

@@ -31,13 +31,8 @@ import { fanoutConfig, queueConfig } from '../shared/runtime/config.js';
 import { CountedFailure, parkAfterFailures, processFifoBatch } from '../shared/runtime/fifo-batch.js';
 import { createLogger } from '../shared/runtime/logger.js';
 import { createMetrics } from '../shared/runtime/metrics.js';
-import {
-  dynamoDbClient,
-  failureCounter,
-  roomLog,
-  sqsClient,
-  tableDeps,
-} from '../shared/runtime/room-deps.js';
+import { sqsClient } from '../shared/runtime/queue-deps.js';
+import { dynamoDbClient, failureCounter, roomLog, tableDeps } from '../shared/runtime/room-deps.js';
 import {
   DeadlineReachedError,
   DeliveryFailedError,

@@ -1,7 +1,7 @@
 /** `sendmessage`: {"action":"sendmessage","roomId":"1","message":"Hei kaikki!"} */
 import { SendMessageBody, validate } from '../shared/domain/protocol.js';
 import { createLogger } from '../shared/runtime/logger.js';
-import { roomDeps } from '../shared/runtime/room-deps.js';
+import { roomDeps } from '../shared/runtime/queue-deps.js';
 import { wsRoute } from '../shared/runtime/ws-route-handler.js';
 import { sendMessage } from '../shared/use-cases/send-message.js';
 

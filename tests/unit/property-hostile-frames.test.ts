@@ -46,6 +46,8 @@ jest.mock('../../functions/shared/runtime/room-deps', () => ({
   dynamoDbClient: () => ({}),
   tableDeps,
   roomLog: () => current(() => deps.chat.log),
+}));
+jest.mock('../../functions/shared/runtime/queue-deps', () => ({
   roomDeps: () => ({ ...tableDeps(), events: current(() => deps.events) }),
 }));
 jest.mock('../../functions/shared/adapters/api-gateway-notifier', () => ({

@@ -1,26 +1,21 @@
 /**
- * The adapters, built from validated configuration. Handlers call these once at module
- * scope (cold start); every invocation reuses the clients.
+ * The table's adapters, built from validated configuration. Handlers call these once at module
+ * scope (cold start); every invocation reuses the clients. The queue's are in queue-deps.ts, so
+ * a function that does not queue never loads the SQS client.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbConnectionRegistry } from '../adapters/dynamodb/connection-registry.js';
 import { DynamoDbEntryStore } from '../adapters/dynamodb/entry-store.js';
 import { DynamoDbFailureCounter } from '../adapters/dynamodb/failure-counter.js';
 import { DynamoDbRateLimiter } from '../adapters/dynamodb/rate-limiter.js';
 import { DynamoDbRoomLog } from '../adapters/dynamodb/room-log-store.js';
-import { SqsRoomEventPublisher } from '../adapters/sqs-room-event-publisher.js';
-import { historyConfig, queueConfig, rateRulesConfig, tableConfig } from './config.js';
+import { historyConfig, rateRulesConfig, tableConfig } from './config.js';
 
 /** A request that hangs must fail (and be retried by the SDK) well within a route's budget. */
-const REQUEST_HANDLER = { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true };
+export const REQUEST_HANDLER = { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true };
 
 export function dynamoDbClient(): DynamoDBClient {
   return new DynamoDBClient({ requestHandler: REQUEST_HANDLER });
-}
-
-export function sqsClient(): SQSClient {
-  return new SQSClient({ requestHandler: REQUEST_HANDLER });
 }
 
 /** The table's stores (those a function needs; each is cheap to build). */
@@ -41,10 +36,4 @@ export function roomLog(client: DynamoDBClient, options: { slices?: number } = {
 
 export function failureCounter(client: DynamoDBClient) {
   return new DynamoDbFailureCounter(client, tableConfig().tableName);
-}
-
-/** What the room routes use: the table's stores and the room events queue. */
-export function roomDeps() {
-  const { queueUrl } = queueConfig();
-  return { ...tableDeps(), events: new SqsRoomEventPublisher(sqsClient(), queueUrl) };
 }
