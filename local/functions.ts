@@ -263,6 +263,11 @@ class FunctionHost {
     for (const sandbox of this.idle.splice(0)) void sandbox.terminate();
   }
 
+  /** Ends the idle sandboxes, as Lambda reclaims those left unused; busy ones are left alone. */
+  async reclaimIdle(): Promise<void> {
+    await Promise.all(this.idle.splice(0).map((sandbox) => sandbox.terminate()));
+  }
+
   async invoke(event: unknown, options: InvokeOptions = {}): Promise<InvokeOutcome> {
     const requestId = randomUUID();
     const started = Date.now();
@@ -472,6 +477,11 @@ export class LocalFunctions {
     const host = this.hosts.get(logicalId);
     if (!host) throw new Error(`No local function ${logicalId}`);
     return host.stats;
+  }
+
+  /** Ends every function's idle sandboxes (the next invocations start cold). */
+  async reclaimIdle(): Promise<void> {
+    await Promise.all([...this.hosts.values()].map((host) => host.reclaimIdle()));
   }
 
   /**

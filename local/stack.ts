@@ -134,6 +134,11 @@ export interface LocalChat {
   invocationsInFlight(): number;
   /** What a function's sandboxes have done (peak concurrency, cold starts, throttles, sandboxes alive). */
   functionStats(logicalId: string): FunctionStats;
+  /**
+   * Ends every idle sandbox, as Lambda reclaims sandboxes left unused (the local stack otherwise
+   * keeps them warm for good, up to each function's concurrency).
+   */
+  reclaimIdleSandboxes(): Promise<void>;
   /** How long startLocalChat took, in ms. */
   startupMs: number;
 }
@@ -451,6 +456,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       connectionIds: () => gateway.connectionIds,
       invocationsInFlight: () => inFlight,
       functionStats: (id) => functions.stats(id),
+      reclaimIdleSandboxes: () => functions.reclaimIdle(),
       startupMs: Date.now() - started,
       stop: () => {
         stopping ??= stopAll();

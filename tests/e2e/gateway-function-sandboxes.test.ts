@@ -199,6 +199,21 @@ describe('local function sandboxes, scaling as Lambda does', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(600); // two rounds of three
   });
 
+  it('reclaims idle sandboxes when told (as Lambda does with unused ones), leaving busy ones running', async () => {
+    await Promise.all([hold('ScalingFunction', 100), hold('ScalingFunction', 100)]);
+    const busy = hold('ScalingFunction', 400);
+    expect(functions.stats('ScalingFunction').sandboxes).toBeGreaterThanOrEqual(2);
+
+    await functions.reclaimIdle();
+
+    expect(functions.stats('ScalingFunction')).toMatchObject({ sandboxes: 1, busy: 1 });
+    expect((await busy).ok).toBe(true);
+    await functions.reclaimIdle();
+    expect(functions.stats('ScalingFunction').sandboxes).toBe(0);
+    const cold = await hold('ScalingFunction', 0);
+    expect(typeof cold.initMs).toBe('number');
+  });
+
   it('throttles invocations beyond ReservedConcurrentExecutions as Lambda does, running nothing of them', async () => {
     const outcomes = await Promise.all([
       hold('ReservedFunction', 500),
