@@ -12,10 +12,10 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOCAL_TOKEN_SECONDS } from './auth/issuer';
-import { activeFaults, type FaultSettings } from './faults';
+import { activeFaults, type FaultSettings } from './faults/faults';
 import { DEFAULT_ADMIN_TOKEN, DEFAULT_CHAT_TOKEN, type LocalChat, startLocalChat } from './stack';
 import { removeStackFile, STACK_FILE, writeStackFile } from './stack-file';
-import { REPO_ROOT } from './template-model';
+import { REPO_ROOT } from './template/template-model';
 
 const USAGE = `Usage: npm start [-- options]
 
@@ -24,7 +24,7 @@ Options:
   --persist <dir>   Keep DynamoDB data in <dir> between runs
   --verbose         Show every log line the functions print (default: warnings and errors)
   --faults <json>   Turn on fault switches, e.g. '{"connections":{"failRate":0.2,"failStatus":429}}'
-                    (see local/faults.ts)
+                    (see local/faults/faults.ts)
   --no-watch        Do not rebuild the functions when their sources change
   --auth <mode>     token (default): shared tokens. jwt: per-user JWTs from a local OIDC issuer on
                     loopback (port + 1), as with Amazon Cognito; \`npm run token -- --user <name>\` mints more

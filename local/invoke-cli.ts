@@ -12,11 +12,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { redact } from '../functions/shared/runtime/logger';
-import { LocalFunctions } from './functions';
 import { redactingSink, redactLine } from './invocation-log';
-import { localFunctionName, resolveFunctionEnv } from './local-resources';
+import { LocalFunctions } from './lambda/sandboxes';
 import { readStackFile } from './stack-file';
-import { loadTemplateModel, REPO_ROOT } from './template-model';
+import { localFunctionName, resolveFunctionEnv } from './template/local-resources';
+import { loadTemplateModel, REPO_ROOT } from './template/template-model';
 
 const USAGE =
   'Usage: npm run invoke -- <FunctionLogicalId> [events/<file>.json] [--env-vars events/env.json]';

@@ -10,12 +10,20 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type LocalIssuer, startLocalIssuer } from './auth/issuer';
-import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from './dynamodb-fault-proxy';
-import { SqsEventSource } from './event-source';
-import { createFaults, type FaultSettings, type FaultSwitches, hits } from './faults';
-import { type FunctionStats, type InvokeOptions, type InvokeOutcome, LocalFunctions } from './functions';
-import { Gateway } from './gateway';
+import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from './faults/dynamodb-fault-proxy';
+import { createFaults, type FaultSettings, type FaultSwitches, hits } from './faults/faults';
+import { type SqsFaultProxy, startSqsFaultProxy } from './faults/sqs-fault-proxy';
+import { Gateway } from './gateway/gateway';
 import { functionOutputLines, type LogSink, redactingSink } from './invocation-log';
+import {
+  type FunctionStats,
+  type InvokeOptions,
+  type InvokeOutcome,
+  LocalFunctions,
+} from './lambda/sandboxes';
+import { SqsEventSource } from './lambda/sqs-event-source';
+import { startDynamoDbLocal } from './services/dynamodb-local';
+import { startSqsLocal } from './services/sqs-local';
 import {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
@@ -23,12 +31,9 @@ import {
   localApiId,
   localFunctionName,
   resolveFunctionEnv,
-} from './local-resources';
-import { provisionQueues, provisionTables } from './provision';
-import { startDynamoDbLocal } from './services/dynamodb-local';
-import { startSqsLocal } from './services/sqs-local';
-import { type SqsFaultProxy, startSqsFaultProxy } from './sqs-fault-proxy';
-import { loadTemplateModel, REPO_ROOT, TEMPLATE_FILE, type TemplateModel } from './template-model';
+} from './template/local-resources';
+import { provisionQueues, provisionTables } from './template/provision';
+import { loadTemplateModel, REPO_ROOT, TEMPLATE_FILE, type TemplateModel } from './template/template-model';
 
 /** Local-only tokens (the same as events/env.json uses), printed by `npm start`. */
 export const DEFAULT_CHAT_TOKEN = 'local-chat-token-change-me';
@@ -70,7 +75,7 @@ export interface LocalChatOptions {
   stackName?: string;
   /** Which lines of the functions' own output reach the log; default 'errors' (warnings and errors). */
   functionLogs?: 'all' | 'errors' | 'none';
-  /** Fault switches (all off by default); see local/faults.ts. */
+  /** Fault switches (all off by default); see local/faults/faults.ts. */
   faults?: FaultSettings;
   /**
    * Frames of one connection concurrently, as API Gateway handles them (default), or one at a

@@ -15,11 +15,11 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { SqsEventSource, type SqsRecord } from '../../local/event-source';
-import type { InvokeOutcome } from '../../local/functions';
-import { provisionQueues } from '../../local/provision';
+import type { InvokeOutcome } from '../../local/lambda/sandboxes';
+import { SqsEventSource, type SqsRecord } from '../../local/lambda/sqs-event-source';
 import { type SqsLocalHandle, startSqsLocal } from '../../local/services/sqs-local';
-import { loadTemplateModel, type TemplateModel } from '../../local/template-model';
+import { provisionQueues } from '../../local/template/provision';
+import { loadTemplateModel, type TemplateModel } from '../../local/template/template-model';
 import { ChatClient, type ChatEvent } from './support/chat-client';
 import { eventually, startTestStack, type TestStack } from './support/test-stack';
 

@@ -5,7 +5,7 @@
  * a fanout killed at its (locally shortened) Timeout while an @connections post is in flight:
  * the event still reaches the member, once after dropping repeats by id. Real `ws` clients throughout.
  */
-import { hitsFirst } from '../../local/faults';
+import { hitsFirst } from '../../local/faults/faults';
 import { ChatClient, type ChatEvent } from './support/chat-client';
 import { eventually, startTestStack, type TestStack } from './support/test-stack';
 

@@ -12,7 +12,7 @@ import net from 'node:net';
 import { javaAvailable } from '../../local/services/dynamodb-local';
 import { freePort } from '../../local/services/free-port';
 import { DEFAULT_CHAT_TOKEN } from '../../local/stack';
-import { REPO_ROOT } from '../../local/template-model';
+import { REPO_ROOT } from '../../local/template/template-model';
 import { ChatClient } from './support/chat-client';
 import { eventually } from './support/test-stack';
 

@@ -23,15 +23,15 @@ import {
   SQSClient,
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
-import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from '../../local/dynamodb-fault-proxy';
-import { createFaults, type FaultSwitches, hitsFirst } from '../../local/faults';
+import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from '../../local/faults/dynamodb-fault-proxy';
+import { createFaults, type FaultSwitches, hitsFirst } from '../../local/faults/faults';
+import { type SqsFaultProxy, startSqsFaultProxy } from '../../local/faults/sqs-fault-proxy';
 import {
   type DynamoDbLocalHandle,
   javaAvailable,
   startDynamoDbLocal,
 } from '../../local/services/dynamodb-local';
 import { type SqsLocalHandle, startSqsLocal } from '../../local/services/sqs-local';
-import { type SqsFaultProxy, startSqsFaultProxy } from '../../local/sqs-fault-proxy';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const region = 'us-east-1';

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CONNECTION_INDEX } from '../../functions/shared/adapters/dynamodb/table-layout';
-import { evaluate } from '../../local/intrinsics';
+import { evaluate } from '../../local/template/intrinsics';
 import { type CfnResource, type CfnTemplate, loadTemplate, REPO_ROOT } from '../support/cfn-yaml';
 
 const template: CfnTemplate = loadTemplate();

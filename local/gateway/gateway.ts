@@ -21,6 +21,11 @@ import { createServer, type IncomingMessage, type Server, STATUS_CODES } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { type FaultSwitches, hits } from '../faults/faults';
+import { invocationLines, type LogSink } from '../invocation-log';
+import type { InvokeOutcome } from '../lambda/sandboxes';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../template/local-resources';
+import type { RouteModel, TemplateModel } from '../template/template-model';
 import {
   apiGatewayId,
   authorizerEvent,
@@ -33,13 +38,8 @@ import {
 } from './api-gateway-events';
 import { evaluateAuthorizerResult } from './authorizer-policy';
 import { connectionsPathId, handleConnectionsRequest, type ManagedConnection } from './connections-api';
-import { type FaultSwitches, hits } from './faults';
 import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, watchFrameSizes } from './frame-limits';
-import type { InvokeOutcome } from './functions';
-import { invocationLines, type LogSink } from './invocation-log';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './local-resources';
 import { serveStatic } from './static-files';
-import type { RouteModel, TemplateModel } from './template-model';
 import { invalidUpgrade } from './upgrade-request';
 
 export interface FunctionInvoker {

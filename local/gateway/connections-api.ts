@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type FaultSwitches, hits } from './faults';
+import { type FaultSwitches, hits } from '../faults/faults';
 import { MESSAGE_LIMIT_BYTES } from './frame-limits';
 
 export interface ManagedConnection {

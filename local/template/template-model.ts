@@ -11,7 +11,7 @@ import path from 'node:path';
 import { type CfnTemplate, readCfnTemplate } from './cfn-yaml';
 import { evaluate, type IntrinsicContext } from './intrinsics';
 
-export const REPO_ROOT = path.resolve(__dirname, '..');
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const TEMPLATE_FILE = path.join(REPO_ROOT, 'template.yaml');
 
 export interface RouteModel {

@@ -4,7 +4,7 @@
  * shape: 400 ThrottlingException (or ProvisionedThroughputExceededException) and 500
  * InternalServerError. The SDK retries them as it would in AWS; what still fails reaches
  * the handlers. The stack points the functions' AWS_ENDPOINT_URL_DYNAMODB at it only when
- * the `dynamodb` fault switches are given at start (see local/faults.ts), so it is out of
+ * the `dynamodb` fault switches are given at start (see local/faults/faults.ts), so it is out of
  * the path by default. A failed request is never forwarded: nothing of it is written.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';

@@ -26,9 +26,9 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { InvokeOutcome } from './functions';
-import { invocationLines, type LogSink } from './invocation-log';
-import type { SqsTriggerModel } from './template-model';
+import { invocationLines, type LogSink } from '../invocation-log';
+import type { SqsTriggerModel } from '../template/template-model';
+import type { InvokeOutcome } from './sandboxes';
 
 export interface SqsEventSourceOptions {
   sqs: SQSClient;

@@ -1,6 +1,6 @@
 /**
  * A pass-through HTTP proxy in front of SQS (the local emulator) that answers a share of the
- * functions' requests as SQS does on a bad day, in its JSON protocol (local/faults.ts, `sqs`):
+ * functions' requests as SQS does on a bad day, in its JSON protocol (local/faults/faults.ts, `sqs`):
  *
  * - refused: 500 InternalError / 503 ServiceUnavailable, not forwarded (nothing is queued);
  * - ambiguous: forwarded, so SQS accepts and queues the messages, and then answered with that
@@ -13,9 +13,9 @@
  * given at start, so it is out of the path by default. The event source talks to SQS directly.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { type SqsReply, sqsJsonError } from '../services/sqs-strict';
 import { type FaultSwitches, hits } from './faults';
 import { readBody, startProxyServer, upstreamAgent } from './proxy-server';
-import { type SqsReply, sqsJsonError } from './services/sqs-strict';
 
 const INTERNAL_ERROR = 'We encountered an internal error. Please try again.';
 

@@ -33,7 +33,7 @@ export interface FaultSwitches {
      * Share (0..1) of the functions' DynamoDB requests answered with `failStatus` in
      * DynamoDB's JSON error shape instead of being forwarded (nothing of them is written).
      * Takes effect only when `dynamodb` was given at start: that puts the fault proxy
-     * (local/dynamodb-fault-proxy.ts) between the functions and DynamoDB.
+     * (local/faults/dynamodb-fault-proxy.ts) between the functions and DynamoDB.
      */
     failRate: number;
     /** 400 (ThrottlingException) or 500 (InternalServerError). */
@@ -56,7 +56,7 @@ export interface FaultSwitches {
     /**
      * Share (0..1) of the functions' SQS requests refused with `failStatus`, not forwarded
      * (nothing is queued). Takes effect only when `sqs` was given at start: that puts the
-     * fault proxy (local/sqs-fault-proxy.ts) between the functions and SQS.
+     * fault proxy (local/faults/sqs-fault-proxy.ts) between the functions and SQS.
      */
     failRate: number;
     /**
