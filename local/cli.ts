@@ -1,13 +1,7 @@
 /**
- * `npm start`: the whole chat on this machine, ready for wscat and the web page.
- *
- *   npm start [-- --port 3001] [--persist <dir>] [--verbose] [--faults '<json>'] [--no-watch] [--auth jwt]
- *             [--serial-frames]
- *
- * Environment: PORT, CHAT_AUTH_MODE (token | jwt), CHAT_AUTH_TOKEN, ADMIN_AUTH_TOKEN (local-only defaults otherwise),
- * AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS (use those backends instead of starting
- * DynamoDB Local and the SQS emulator). Ctrl-C (SIGINT) or SIGTERM stops everything within a few
- * seconds, also while starting and whatever the clients do.
+ * `npm start`: the whole chat on this machine, ready for wscat and the web page. Options and
+ * environment: USAGE below and local/README.md. Ctrl-C (SIGINT) or SIGTERM stops everything
+ * within a few seconds, also while starting and whatever the clients do.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';

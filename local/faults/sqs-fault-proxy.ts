@@ -1,16 +1,10 @@
 /**
  * A pass-through HTTP proxy in front of SQS (the local emulator) that answers a share of the
- * functions' requests as SQS does on a bad day, in its JSON protocol (local/faults/faults.ts, `sqs`):
- *
- * - refused: 500 InternalError / 503 ServiceUnavailable, not forwarded (nothing is queued);
- * - ambiguous: forwarded, so SQS accepts and queues the messages, and then answered with that
- *   error instead of SQS's answer; the SDK retries (FIFO deduplication drops the copy);
- * - hung: forwarded (accepted) and never answered, until the client gives up (its timeout);
- * - failed entries: a SendMessageBatch answered 200 with some entries in `Failed`
- *   (InternalError, SenderFault false) and only the others sent; the SDK does not retry them.
- *
- * The stack points the functions' AWS_ENDPOINT_URL_SQS at it only when the `sqs` switches are
- * given at start, so it is out of the path by default. The event source talks to SQS directly.
+ * functions' requests as SQS does on a bad day, in its JSON protocol: refused, ambiguous
+ * (forwarded and accepted, then answered with an error), hung, or with failed SendMessageBatch
+ * entries. The `sqs` switches in faults.ts; local/README.md, "Fault switches". The stack puts it
+ * in the functions' path only when those switches are given at start; the event source talks
+ * to SQS directly.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type SqsReply, sqsJsonError } from '../services/sqs-strict';

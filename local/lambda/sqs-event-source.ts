@@ -1,24 +1,15 @@
 /**
  * The SQS → Lambda event source mapping, emulated for a queue and a function of the
- * template: polls the queue, hands the function batches of up to BatchSize records shaped
- * as Lambda's SQSEvent, runs up to MaximumConcurrency batches at once, deletes what
- * succeeded and leaves what failed (every record when the invocation failed, the
- * `batchItemFailures` with ReportBatchItemFailures) to come back after the visibility
- * timeout, until the queue's redrive policy moves it to the dead-letter queue.
+ * template: batches shaped as Lambda's SQSEvent, up to MaximumConcurrency at once, what
+ * succeeded deleted, what failed left to come back until the redrive policy dead-letters it
+ * (local/README.md, "SQS → fanout").
  *
- * FIFO order: SQS never hands out a message group's later messages while earlier ones are
- * in flight, and Lambda never runs two batches of one group at once. The local SQS emulator
- * does not hold groups back, so this does: a group is in at most one batch; messages that
- * arrive while earlier messages of their group are in flight, or failed and are waiting to
- * come back, are held (in order of first receipt, which is the group's order; the emulator's
- * SequenceNumbers are not monotonic) until those are deleted or dead-lettered. Held messages
- * stay in flight in SQS; if one outlives the visibility timeout it comes back and is merged.
- *
- * The function may shorten a failed record's visibility (ChangeMessageVisibility) to retry it
- * sooner: such a record comes back early and its group flows on; with the in-process emulator
- * the event source also learns of the change (QueueHints.onVisibilityChanged), so a record
- * dead-lettered at its shortened visibility releases its group at once, not a queue
- * VisibilityTimeout later.
+ * FIFO order is kept here, because the emulator does not hold a group back: a group is in at
+ * most one batch, and its later messages are held (in order of first receipt; the emulator's
+ * SequenceNumbers are not monotonic) while earlier ones are in flight or waiting to come back
+ * (local/README.md, "Deliberate differences"). With the in-process emulator it also learns of
+ * ChangeMessageVisibility calls (QueueHints.onVisibilityChanged), so a record dead-lettered at
+ * a shortened visibility releases its group at once.
  */
 import {
   DeleteMessageBatchCommand,
