@@ -7,9 +7,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOCAL_TOKEN_SECONDS } from './auth/issuer';
 import { activeFaults, type FaultSettings } from './faults/faults';
+import { REPO_ROOT } from './repo-root';
 import { DEFAULT_ADMIN_TOKEN, DEFAULT_CHAT_TOKEN, type LocalChat, startLocalChat } from './stack';
 import { removeStackFile, STACK_FILE, writeStackFile } from './stack-file';
-import { REPO_ROOT } from './template/template-model';
 
 const USAGE = `Usage: npm start [-- options]
 

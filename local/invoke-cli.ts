@@ -14,9 +14,10 @@ import { parseArgs } from 'node:util';
 import { redact } from '../functions/shared/runtime/logger';
 import { redactingSink, redactLine } from './invocation-log';
 import { LocalFunctions } from './lambda/sandboxes';
+import { REPO_ROOT } from './repo-root';
 import { readStackFile } from './stack-file';
 import { localFunctionName, resolveFunctionEnv } from './template/local-resources';
-import { loadTemplateModel, REPO_ROOT } from './template/template-model';
+import { loadTemplateModel } from './template/template-model';
 
 const USAGE =
   'Usage: npm run invoke -- <FunctionLogicalId> [events/<file>.json] [--env-vars events/env.json]';

@@ -5,8 +5,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { REPO_ROOT } from './repo-root';
 import type { LocalResources } from './template/local-resources';
-import { REPO_ROOT } from './template/template-model';
 
 export const STACK_FILE = path.join(REPO_ROOT, '.local-data', 'stack.json');
 

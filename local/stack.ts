@@ -22,6 +22,7 @@ import {
   LocalFunctions,
 } from './lambda/sandboxes';
 import { SqsEventSource } from './lambda/sqs-event-source';
+import { REPO_ROOT } from './repo-root';
 import { startDynamoDbLocal } from './services/dynamodb-local';
 import { startSqsLocal } from './services/sqs-local';
 import {
@@ -33,7 +34,7 @@ import {
   resolveFunctionEnv,
 } from './template/local-resources';
 import { provisionQueues, provisionTables } from './template/provision';
-import { loadTemplateModel, REPO_ROOT, TEMPLATE_FILE, type TemplateModel } from './template/template-model';
+import { loadTemplateModel, TEMPLATE_FILE, type TemplateModel } from './template/template-model';
 
 /** Local-only tokens (the same as events/env.json uses), printed by `npm start`. */
 export const DEFAULT_CHAT_TOKEN = 'local-chat-token-change-me';

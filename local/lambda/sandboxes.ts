@@ -14,7 +14,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as esbuild from 'esbuild';
-import { type FunctionModel, REPO_ROOT } from '../template/template-model';
+import { REPO_ROOT } from '../repo-root';
+import type { FunctionModel } from '../template/template-model';
 import type { FromWorker, FunctionError, ToWorker, WorkerData } from './function-worker';
 
 export type { FunctionError } from './function-worker';

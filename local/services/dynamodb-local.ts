@@ -16,6 +16,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { REPO_ROOT } from '../repo-root';
 import { freePort, portIsFree } from './free-port';
 
 export interface DynamoDbLocalOptions {
@@ -39,7 +40,6 @@ export interface DynamoDbLocalHandle {
   stop(): Promise<void>;
 }
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const JAR_DIR = path.join(REPO_ROOT, '.cache', 'dynamodb-local');
 const JAR = path.join(JAR_DIR, 'DynamoDBLocal.jar');
 const FETCH_SCRIPT = path.join(REPO_ROOT, 'scripts', 'fetch-dynamodb-local.sh');

@@ -3,11 +3,10 @@
  * local stack uses (local/template/cfn-yaml.ts), so tests inspect exactly what the stack runs.
  */
 import path from 'node:path';
+import { REPO_ROOT } from '../../local/repo-root';
 import { type CfnTemplate, readCfnTemplate } from '../../local/template/cfn-yaml';
 
 export type { CfnResource, CfnTemplate } from '../../local/template/cfn-yaml';
-
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /** template.yaml (or another file relative to the repository root). */
 export function loadTemplate(file = 'template.yaml'): CfnTemplate {
