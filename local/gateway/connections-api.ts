@@ -7,8 +7,10 @@
  * against AWS.
  * Unsigned requests get 403, as in AWS (the signature itself is not checked).
  */
+
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sleep } from '../../functions/shared/runtime/sleep';
 import { type FaultSwitches, hits } from '../faults/faults';
 import { MESSAGE_LIMIT_BYTES } from './frame-limits';
 
@@ -72,8 +74,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer; 
     req.on('error', reject);
   });
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function handleConnectionsRequest(
   req: IncomingMessage,

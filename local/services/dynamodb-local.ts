@@ -3,6 +3,7 @@
  *
  * The jar lives in `.cache/dynamodb-local/` and is fetched by `scripts/fetch-dynamodb-local.sh` on demand.
  */
+
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { sleep } from '../../functions/shared/runtime/sleep';
 import { REPO_ROOT } from '../repo-root';
 import { freePort, portIsFree } from './free-port';
 
@@ -155,8 +157,6 @@ async function warmUp(endpoint: string, ms: number): Promise<void> {
     client.destroy();
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Starts DynamoDB Local and resolves once it answers ListTables. */
 export async function startDynamoDbLocal(opts: DynamoDbLocalOptions = {}): Promise<DynamoDbLocalHandle> {
