@@ -28,6 +28,7 @@ import { startSqsLocal } from './services/sqs-local';
 import {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
+  type LocalQueue,
   type LocalResources,
   localApiId,
   localFunctionName,
@@ -406,7 +407,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
 
     // One event source mapping per SQS trigger in the template (this one has the fanout's).
     h.eventSources = model.sqsTriggers.map((t) => {
-      const queue = queues[t.queueId] as LocalResources['queues'][string];
+      const queue = queues[t.queueId] as LocalQueue;
       const queueModel = model.queues.find((q) => q.logicalId === t.queueId);
       return new SqsEventSource({
         sqs,
@@ -427,7 +428,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       });
     });
     for (const source of h.eventSources) source.start();
-    const queue = queues[trigger.queueId] as LocalResources['queues'][string];
+    const queue = queues[trigger.queueId] as LocalQueue;
     const deadLetterId = model.queues.find((q) => q.logicalId === trigger.queueId)?.redrive
       ?.deadLetterQueueId;
     await webBuilt;

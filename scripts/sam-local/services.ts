@@ -26,8 +26,8 @@ import {
 } from '../../local/gateway/connections-api';
 import { startDynamoDbLocal } from '../../local/services/dynamodb-local';
 import { startSqsLocal } from '../../local/services/sqs-local';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/template/local-resources';
-import { type LocalQueues, provisionQueues, provisionTables } from '../../local/template/provision';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalResources } from '../../local/template/local-resources';
+import { provisionQueues, provisionTables } from '../../local/template/provision';
 import { loadTemplateModel } from '../../local/template/template-model';
 
 /** The stack name `npm start` uses, so its table and queue names are the ones events/env.json holds. */
@@ -54,7 +54,7 @@ export interface SamLocalServices {
   sqsEndpoint: string;
   /** Logical id → table name, and logical id → queue, as created from template.yaml. */
   tables: Record<string, string>;
-  queues: LocalQueues;
+  queues: LocalResources['queues'];
   dynamoDb: DynamoDBClient;
   sqs: SQSClient;
   connections: RecordedConnections;
