@@ -17,6 +17,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
 import { invocationLines, type LogSink } from '../invocation-log';
 import type { SqsTriggerModel } from '../template/template-model';
 import type { InvokeOutcome } from './sandboxes';
@@ -29,22 +30,10 @@ export interface SqsEventSourceOptions {
   visibilityTimeoutSeconds: number;
   /** The queue's redrive policy maxReceiveCount (undefined: no dead-letter queue). */
   maxReceiveCount?: number;
-  invoke(event: { Records: SqsRecord[] }): Promise<InvokeOutcome>;
+  invoke(event: { Records: SQSRecord[] }): Promise<InvokeOutcome>;
   log: LogSink;
   /** Set when the queue lives in an in-process emulator (see QueueHints). */
   hints?: QueueHints;
-}
-
-export interface SqsRecord {
-  messageId: string;
-  receiptHandle: string;
-  body: string;
-  attributes: Record<string, string>;
-  messageAttributes: Record<string, unknown>;
-  md5OfBody: string;
-  eventSource: 'aws:sqs';
-  eventSourceARN: string;
-  awsRegion: string;
 }
 
 interface Held {
@@ -84,9 +73,9 @@ const POLLERS = 5;
 const IDLE_POLL_MS = 50;
 
 /** An SQS message as the Lambda event source mapping hands it to the function. */
-export function sqsRecordOf(message: Message, queueArn: string): SqsRecord {
+export function sqsRecordOf(message: Message, queueArn: string): SQSRecord {
   const region = queueArn.split(':')[3] ?? 'us-east-1';
-  const messageAttributes: Record<string, unknown> = {};
+  const messageAttributes: SQSMessageAttributes = {};
   for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
     messageAttributes[name] = {
       ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
@@ -95,14 +84,14 @@ export function sqsRecordOf(message: Message, queueArn: string): SqsRecord {
         : {}),
       stringListValues: [],
       binaryListValues: [],
-      dataType: value.DataType,
+      dataType: value.DataType as string,
     };
   }
   return {
     messageId: message.MessageId as string,
     receiptHandle: message.ReceiptHandle as string,
     body: message.Body ?? '',
-    attributes: { ...(message.Attributes as Record<string, string>) },
+    attributes: { ...(message.Attributes as SQSRecordAttributes) },
     messageAttributes,
     md5OfBody: message.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
@@ -450,7 +439,7 @@ export class SqsEventSource {
    * timeout would run out first: then they are left to come back from the queue.
    */
   private async invokeWithThrottleRetries(
-    records: SqsRecord[],
+    records: SQSRecord[],
     batch: { held: Held }[],
   ): Promise<InvokeOutcome> {
     const visibleAgainAt =
