@@ -36,13 +36,15 @@ export interface SqsEventSourceOptions {
   hints?: QueueHints;
 }
 
-interface Held {
+/** A received message waiting in its group for its turn (in flight in SQS all the while). */
+interface HeldMessage {
   message: Message;
   order: number;
   receivedAt: number;
 }
 
-interface Away {
+/** A failed message, invisible until its visibility timeout ends: then it comes back or is dead-lettered. */
+interface ReturningMessage {
   order: number;
   receiptHandle: string;
   /** When its visibility timeout ends (it is visible again, or dead-lettered). */
@@ -51,9 +53,8 @@ interface Away {
 }
 
 interface Group {
-  held: Map<string, Held>;
-  /** Failed messages waiting to come back (or to be dead-lettered). */
-  away: Map<string, Away>;
+  held: Map<string, HeldMessage>;
+  returning: Map<string, ReturningMessage>;
   inFlight: boolean;
 }
 
@@ -131,7 +132,7 @@ export class SqsEventSource {
   private running = false;
   private loops: Promise<void>[] = [];
   private unsubscribe: (() => void)[] = [];
-  /** Receipt handles of the records in running batches and of the away ones → their message ids. */
+  /** Receipt handles of the records in running batches and of the returning ones → their message ids. */
   private readonly handles = new Map<string, string>();
   /** When a record in a running batch becomes visible again, if its visibility was changed meanwhile. */
   private readonly changedExpiry = new Map<string, number>();
@@ -168,7 +169,7 @@ export class SqsEventSource {
   /** Number of messages received and not yet deleted, dead-lettered or lost (for tests). */
   get outstanding(): number {
     let n = 0;
-    for (const g of this.groups.values()) n += g.held.size + g.away.size;
+    for (const g of this.groups.values()) n += g.held.size + g.returning.size;
     return n + this.inFlight;
   }
 
@@ -265,7 +266,7 @@ export class SqsEventSource {
   private group(id: string): Group {
     let group = this.groups.get(id);
     if (!group) {
-      group = { held: new Map(), away: new Map(), inFlight: false };
+      group = { held: new Map(), returning: new Map(), inFlight: false };
       this.groups.set(id, group);
     }
     return group;
@@ -276,9 +277,9 @@ export class SqsEventSource {
     const id = this.handles.get(receiptHandle);
     if (id === undefined) return;
     for (const group of this.groups.values()) {
-      const away = group.away.get(id);
-      if (away?.receiptHandle === receiptHandle) {
-        away.expiresAt = expiresAt;
+      const returning = group.returning.get(id);
+      if (returning?.receiptHandle === receiptHandle) {
+        returning.expiresAt = expiresAt;
         this.sweep(Date.now());
         this.pump();
         return;
@@ -290,9 +291,9 @@ export class SqsEventSource {
   private receive(message: Message, now: number): void {
     const id = message.MessageId as string;
     const group = this.group(message.Attributes?.MessageGroupId ?? id);
-    const away = group.away.get(id);
-    if (away) this.handles.delete(away.receiptHandle);
-    group.away.delete(id);
+    const returning = group.returning.get(id);
+    if (returning) this.handles.delete(returning.receiptHandle);
+    group.returning.delete(id);
     let order = this.orders.get(id);
     if (order === undefined) {
       order = this.nextOrder++;
@@ -305,25 +306,25 @@ export class SqsEventSource {
   private sweep(now: number): void {
     const lostAfterMs = Math.max(5000, this.options.visibilityTimeoutSeconds * 1000);
     for (const [groupId, group] of this.groups) {
-      for (const [id, away] of group.away) {
-        const dead = away.deadLetter && now >= away.expiresAt + DEAD_LETTER_GRACE_MS;
-        const lost = now >= away.expiresAt + lostAfterMs;
+      for (const [id, returning] of group.returning) {
+        const dead = returning.deadLetter && now >= returning.expiresAt + DEAD_LETTER_GRACE_MS;
+        const lost = now >= returning.expiresAt + lostAfterMs;
         if (!dead && !lost) continue;
-        group.away.delete(id);
-        this.handles.delete(away.receiptHandle);
+        group.returning.delete(id);
+        this.handles.delete(returning.receiptHandle);
         this.orders.delete(id);
         if (lost && !dead)
           this.options.log(`event source: ${id} (${groupId}) did not come back; releasing its group`);
       }
-      if (group.held.size === 0 && group.away.size === 0 && !group.inFlight) this.groups.delete(groupId);
+      if (group.held.size === 0 && group.returning.size === 0 && !group.inFlight) this.groups.delete(groupId);
     }
   }
 
-  /** The group's held messages that may run now, in order (none while an earlier one is away). */
-  private ready(group: Group): Held[] {
+  /** The group's held messages that may run now, in order (none while an earlier one is returning). */
+  private ready(group: Group): HeldMessage[] {
     if (group.inFlight) return [];
-    const firstAway = Math.min(...[...group.away.values()].map((a) => a.order));
-    return [...group.held.values()].sort((a, b) => a.order - b.order).filter((h) => h.order < firstAway);
+    const firstReturning = Math.min(...[...group.returning.values()].map((a) => a.order));
+    return [...group.held.values()].sort((a, b) => a.order - b.order).filter((h) => h.order < firstReturning);
   }
 
   private pump(): void {
@@ -335,7 +336,7 @@ export class SqsEventSource {
         .filter((c) => c.items.length > 0)
         .sort((a, b) => (a.items[0]?.order ?? 0) - (b.items[0]?.order ?? 0));
       if (candidates.length === 0) return;
-      const batch: { group: Group; held: Held }[] = [];
+      const batch: { group: Group; held: HeldMessage }[] = [];
       for (const { group, items } of candidates) {
         const room = trigger.batchSize - batch.length;
         if (room <= 0) break;
@@ -367,7 +368,7 @@ export class SqsEventSource {
     return new Set(failed as string[]);
   }
 
-  private async dispatch(batch: { group: Group; held: Held }[]): Promise<void> {
+  private async dispatch(batch: { group: Group; held: HeldMessage }[]): Promise<void> {
     const { trigger, maxReceiveCount } = this.options;
     const records = batch.map(({ held }) => sqsRecordOf(held.message, this.options.queueArn));
     const ids = records.map((r) => r.messageId);
@@ -397,7 +398,7 @@ export class SqsEventSource {
       const receives = Number(held.message.Attributes?.ApproximateReceiveCount ?? 1);
       const deadLetter = maxReceiveCount !== undefined && receives >= maxReceiveCount;
       if (deadLetter) deadLettered++;
-      group.away.set(id, {
+      group.returning.set(id, {
         order: held.order,
         receiptHandle,
         expiresAt: changedExpiry ?? held.receivedAt + this.options.visibilityTimeoutSeconds * 1000,
@@ -440,7 +441,7 @@ export class SqsEventSource {
    */
   private async invokeWithThrottleRetries(
     records: SQSRecord[],
-    batch: { held: Held }[],
+    batch: { held: HeldMessage }[],
   ): Promise<InvokeOutcome> {
     const visibleAgainAt =
       Math.min(...batch.map(({ held }) => held.receivedAt)) + this.options.visibilityTimeoutSeconds * 1000;
