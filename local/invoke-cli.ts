@@ -61,9 +61,9 @@ async function main(): Promise<number> {
 
   const functions = await LocalFunctions.start({
     functions: [fn],
-    configure: (model_) => ({
-      functionName: localFunctionName(stack.resources.stackName, model_.logicalId),
-      env: resolveFunctionEnv(model, model_, stack.resources, overrides),
+    configure: (functionModel) => ({
+      functionName: localFunctionName(stack.resources.stackName, functionModel.logicalId),
+      env: resolveFunctionEnv(model, functionModel, stack.resources, overrides),
     }),
     buildDir: path.join(REPO_ROOT, '.cache', 'local-build', `invoke-${process.pid}`),
     output: (_id, line) => stderr(redactLine(line)),

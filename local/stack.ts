@@ -11,7 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type LocalIssuer, startLocalIssuer } from './auth/issuer';
 import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from './faults/dynamodb-fault-proxy';
-import { createFaults, type FaultSettings, type FaultSwitches, hits } from './faults/faults';
+import { createFaults, type FaultSettings, type FaultSwitches, faultFires } from './faults/faults';
 import { type SqsFaultProxy, startSqsFaultProxy } from './faults/sqs-fault-proxy';
 import { Gateway } from './gateway/gateway';
 import { functionOutputLines, type LogSink, redactingSink } from './invocation-log';
@@ -422,7 +422,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
           invoke(
             t.functionId,
             event,
-            hits(faults, faults.fanout.crashRate) ? { crashAfterMs: faults.fanout.crashAfterMs } : {},
+            faultFires(faults, faults.fanout.crashRate) ? { crashAfterMs: faults.fanout.crashAfterMs } : {},
           ),
         log,
       });

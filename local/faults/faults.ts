@@ -128,16 +128,16 @@ export function createFaults(settings: FaultSettings = {}): FaultSwitches {
 }
 
 /**
- * A deterministic random source (for `random`): the next `n` draws hit any rate above 0,
- * every later one misses any rate below 0.99. "Fail the first n requests, then recover."
+ * A deterministic random source (for `random`): the next `n` draws fire any fault whose rate is
+ * above 0, every later one none whose rate is below 0.99. "Fail the first n requests, then recover."
  */
-export function hitsFirst(n: number): () => number {
+export function firesFirst(n: number): () => number {
   let left = n;
   return () => (left-- > 0 ? 0 : 0.99);
 }
 
-/** True for a share `rate` of calls. */
-export function hits(faults: FaultSwitches, rate: number): boolean {
+/** Whether a fault fires this time: true for a share `rate` of calls, drawn from `faults.random`. */
+export function faultFires(faults: FaultSwitches, rate: number): boolean {
   return rate > 0 && faults.random() < rate;
 }
 

@@ -8,7 +8,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type SqsReply, sqsJsonError } from '../services/sqs-strict';
-import { type FaultSwitches, hits } from './faults';
+import { type FaultSwitches, faultFires } from './faults';
 import { readBody, startProxyServer, upstreamAgent } from './proxy-server';
 
 const INTERNAL_ERROR = 'We encountered an internal error. Please try again.';
@@ -100,7 +100,7 @@ export async function startSqsFaultProxy(
       return forward(req, body);
     }
     const entries = Array.isArray(request.Entries) ? request.Entries : [];
-    const failed = entries.filter(() => hits(faults, faults.sqs.entryFailRate));
+    const failed = entries.filter(() => faultFires(faults, faults.sqs.entryFailRate));
     if (failed.length === 0) return forward(req, body);
     faulted.failedEntries += failed.length;
     const rest = entries.filter((e) => !failed.includes(e));
@@ -137,17 +137,17 @@ export async function startSqsFaultProxy(
     const operation = operationOf(req);
     const { operations } = faults.sqs;
     const eligible = operations.length === 0 || operations.includes(operation);
-    if (eligible && hits(faults, faults.sqs.failRate)) {
+    if (eligible && faultFires(faults, faults.sqs.failRate)) {
       count(faulted.refused, operation);
       send(res, serverError(faults.sqs.failStatus));
       return;
     }
-    if (eligible && hits(faults, faults.sqs.hangRate)) {
+    if (eligible && faultFires(faults, faults.sqs.hangRate)) {
       count(faulted.hung, operation);
       await forward(req, body); // accepted by SQS; the answer never reaches the caller
       return;
     }
-    if (eligible && hits(faults, faults.sqs.ambiguousRate)) {
+    if (eligible && faultFires(faults, faults.sqs.ambiguousRate)) {
       count(faulted.ambiguous, operation);
       await forward(req, body);
       send(res, serverError(faults.sqs.failStatus));

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sleep } from '../../functions/shared/runtime/sleep';
-import { type FaultSwitches, hits } from '../faults/faults';
+import { type FaultSwitches, faultFires } from '../faults/faults';
 import { MESSAGE_LIMIT_BYTES } from './frame-limits';
 
 export interface ManagedConnection {
@@ -88,7 +88,7 @@ export async function handleConnectionsRequest(
     return;
   }
   if (req.method === 'POST') {
-    if (hits(faults, faults.connections.hangRate)) return; // never answered; the caller times out
+    if (faultFires(faults, faults.connections.hangRate)) return; // never answered; the caller times out
     if (faults.connections.delayMs > 0) {
       await sleep(faults.connections.delayMs);
       // The caller gave up (timed out, or its process died) while we stalled: nothing is sent.
@@ -96,7 +96,7 @@ export async function handleConnectionsRequest(
     }
     if (
       faults.connections.failConnectionIds.includes(connectionId) ||
-      hits(faults, faults.connections.failRate)
+      faultFires(faults, faults.connections.failRate)
     ) {
       reply(res, faults.connections.failStatus, { message: 'Injected fault (local gateway fault switch)' });
       return;

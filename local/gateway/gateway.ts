@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, STATUS_CODES } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { type FaultSwitches, hits } from '../faults/faults';
+import { type FaultSwitches, faultFires } from '../faults/faults';
 import { invocationLines, type LogSink } from '../invocation-log';
 import type { InvokeOutcome } from '../lambda/sandboxes';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../template/local-resources';
@@ -456,7 +456,7 @@ export class Gateway {
     this.live.delete(live.info.connectionId);
     const status = live.closing?.code ?? code;
     const text = live.closing?.reason ?? reason;
-    if (hits(this.options.faults, this.options.faults.disconnect.lostRate)) {
+    if (faultFires(this.options.faults, this.options.faults.disconnect.lostRate)) {
       this.options.log(
         invocationLines({
           label: '$disconnect',

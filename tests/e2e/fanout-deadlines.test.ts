@@ -6,7 +6,7 @@
  * not for the queue's visibility timeout. Real `ws` clients throughout.
  */
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { hitsFirst } from '../../local/faults/faults';
+import { firesFirst } from '../../local/faults/faults';
 import { ChatClient, type ChatEvent } from './support/chat-client';
 import { startTestStack, type TestStack } from './support/test-stack';
 
@@ -109,7 +109,7 @@ describe('the fanout against its Timeout', () => {
     // The next 8 posts fail: every attempt (4) of both posts of the first record, which fails once.
     stack.chat.faults.connections.failStatus = 500;
     stack.chat.faults.connections.failRate = 0.5;
-    stack.chat.faults.random = hitsFirst(8);
+    stack.chat.faults.random = firesFirst(8);
     const logsBefore = stack.logs.length;
 
     const started = Date.now();

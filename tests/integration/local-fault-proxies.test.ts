@@ -24,7 +24,7 @@ import {
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
 import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from '../../local/faults/dynamodb-fault-proxy';
-import { createFaults, type FaultSwitches, hitsFirst } from '../../local/faults/faults';
+import { createFaults, type FaultSwitches, firesFirst } from '../../local/faults/faults';
 import { type SqsFaultProxy, startSqsFaultProxy } from '../../local/faults/sqs-fault-proxy';
 import {
   type DynamoDbLocalHandle,
@@ -129,7 +129,7 @@ describe('the SQS fault proxy', () => {
 
   it('is retried by the SDK as AWS is: a refused first attempt, then success', async () => {
     faults.sqs.failRate = 0.5;
-    faults.random = hitsFirst(1);
+    faults.random = firesFirst(1);
     const client = viaProxy();
     try {
       const sent = await publish(client, 'after a retry');
@@ -157,7 +157,7 @@ describe('the SQS fault proxy', () => {
 
   it('delivers an ambiguous publish the SDK retried once: FIFO deduplication drops the copy', async () => {
     faults.sqs.ambiguousRate = 0.5;
-    faults.random = hitsFirst(1);
+    faults.random = firesFirst(1);
     const client = viaProxy();
     try {
       const sent = await client.send(
