@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { sleep } from '../../functions/shared/runtime/sleep';
 import { REPO_ROOT } from '../repo-root';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../template/local-resources';
 import { freePort, portIsFree } from './free-port';
 
 export interface DynamoDbLocalOptions {
@@ -82,14 +83,19 @@ function ensureJar(log: (line: string) => void): void {
   for (const line of output.split('\n')) if (line) log(line);
 }
 
-async function answersListTables(endpoint: string): Promise<boolean> {
-  const client = new DynamoDBClient({
+/** A client for the starter's own checks: one attempt each, short timeouts. */
+function checkClient(endpoint: string, requestTimeoutMs: number): DynamoDBClient {
+  return new DynamoDBClient({
     endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
     maxAttempts: 1,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: requestTimeoutMs },
   });
+}
+
+async function answersListTables(endpoint: string): Promise<boolean> {
+  const client = checkClient(endpoint, 2_000);
   try {
     await client.send(new ListTablesCommand({ Limit: 1 }));
     return true;
@@ -102,13 +108,7 @@ async function answersListTables(endpoint: string): Promise<boolean> {
 
 /** Reads and writes shaped like the handlers' (get, conditional update, put, query) until `ms` have passed. */
 async function warmUp(endpoint: string, ms: number): Promise<void> {
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
-  });
+  const client = checkClient(endpoint, 5_000);
   const TableName = `warm-up-${process.pid}-${Date.now()}`;
   try {
     await client.send(
