@@ -16,7 +16,8 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { loadTemplateModel, REPO_ROOT } from '../local/template-model';
+import { REPO_ROOT } from '../local/repo-root';
+import { loadTemplateModel } from '../local/template/template-model';
 import { median, round } from './support/stats';
 
 export interface ObservabilityRow {

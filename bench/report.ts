@@ -1,7 +1,7 @@
 /** Renders BENCHMARKS.md and its charts from a bench run, with each goal checked against the figures. */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../local/template-model';
+import { REPO_ROOT } from '../local/repo-root';
 import type { ColdStartRow, ObservabilityRow } from './cold-start';
 import type { CostResults } from './cost';
 import type { E2eRow } from './e2e-types';

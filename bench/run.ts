@@ -9,7 +9,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadTemplateModel, REPO_ROOT } from '../local/template-model';
+import { REPO_ROOT } from '../local/repo-root';
+import { loadTemplateModel } from '../local/template/template-model';
 import { startLocalAws } from '../tests/support/local-aws';
 import { runColdStartBench } from './cold-start';
 import { runCostBench } from './cost';

@@ -1,21 +1,15 @@
 /**
- * `npm start`: the whole chat on this machine, ready for wscat and the web page.
- *
- *   npm start [-- --port 3001] [--persist <dir>] [--verbose] [--faults '<json>'] [--no-watch] [--auth jwt]
- *             [--serial-frames]
- *
- * Environment: PORT, CHAT_AUTH_MODE (token | jwt), CHAT_AUTH_TOKEN, ADMIN_AUTH_TOKEN (local-only defaults otherwise),
- * AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS (use those backends instead of starting
- * DynamoDB Local and the SQS emulator). Ctrl-C (SIGINT) or SIGTERM stops everything within a few
- * seconds, also while starting and whatever the clients do.
+ * `npm start`: the whole chat on this machine, ready for wscat and the web page. Options and
+ * environment: USAGE below and local/README.md. Ctrl-C (SIGINT) or SIGTERM stops everything
+ * within a few seconds, also while starting and whatever the clients do.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOCAL_TOKEN_SECONDS } from './auth/issuer';
-import { activeFaults, type FaultSettings } from './faults';
+import { activeFaults, type FaultSettings } from './faults/faults';
+import { REPO_ROOT } from './repo-root';
 import { DEFAULT_ADMIN_TOKEN, DEFAULT_CHAT_TOKEN, type LocalChat, startLocalChat } from './stack';
 import { removeStackFile, STACK_FILE, writeStackFile } from './stack-file';
-import { REPO_ROOT } from './template-model';
 
 const USAGE = `Usage: npm start [-- options]
 
@@ -24,7 +18,7 @@ Options:
   --persist <dir>   Keep DynamoDB data in <dir> between runs
   --verbose         Show every log line the functions print (default: warnings and errors)
   --faults <json>   Turn on fault switches, e.g. '{"connections":{"failRate":0.2,"failStatus":429}}'
-                    (see local/faults.ts)
+                    (see local/faults/faults.ts)
   --no-watch        Do not rebuild the functions when their sources change
   --auth <mode>     token (default): shared tokens. jwt: per-user JWTs from a local OIDC issuer on
                     loopback (port + 1), as with Amazon Cognito; \`npm run token -- --user <name>\` mints more

@@ -7,7 +7,7 @@
  */
 import { redact, redactText } from '../functions/shared/runtime/logger';
 import { isMetricsLine } from '../functions/shared/runtime/metrics';
-import type { InvokeOutcome } from './functions';
+import type { InvokeOutcome } from './lambda/sandboxes';
 
 export type LogSink = (line: string) => void;
 

@@ -12,11 +12,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { redact } from '../functions/shared/runtime/logger';
-import { LocalFunctions } from './functions';
 import { redactingSink, redactLine } from './invocation-log';
-import { localFunctionName, resolveFunctionEnv } from './local-resources';
+import { LocalFunctions } from './lambda/sandboxes';
+import { REPO_ROOT } from './repo-root';
 import { readStackFile } from './stack-file';
-import { loadTemplateModel, REPO_ROOT } from './template-model';
+import { localFunctionName, resolveFunctionEnv } from './template/local-resources';
+import { loadTemplateModel } from './template/template-model';
 
 const USAGE =
   'Usage: npm run invoke -- <FunctionLogicalId> [events/<file>.json] [--env-vars events/env.json]';
@@ -60,9 +61,9 @@ async function main(): Promise<number> {
 
   const functions = await LocalFunctions.start({
     functions: [fn],
-    configure: (model_) => ({
-      functionName: localFunctionName(stack.resources.stackName, model_.logicalId),
-      env: resolveFunctionEnv(model, model_, stack.resources, overrides),
+    configure: (functionModel) => ({
+      functionName: localFunctionName(stack.resources.stackName, functionModel.logicalId),
+      env: resolveFunctionEnv(model, functionModel, stack.resources, overrides),
     }),
     buildDir: path.join(REPO_ROOT, '.cache', 'local-build', `invoke-${process.pid}`),
     output: (_id, line) => stderr(redactLine(line)),

@@ -5,8 +5,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { LocalResources } from './local-resources';
-import { REPO_ROOT } from './template-model';
+import { REPO_ROOT } from './repo-root';
+import type { LocalResources } from './template/local-resources';
 
 export const STACK_FILE = path.join(REPO_ROOT, '.local-data', 'stack.json');
 

@@ -10,25 +10,32 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type LocalIssuer, startLocalIssuer } from './auth/issuer';
-import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from './dynamodb-fault-proxy';
-import { SqsEventSource } from './event-source';
-import { createFaults, type FaultSettings, type FaultSwitches, hits } from './faults';
-import { type FunctionStats, type InvokeOptions, type InvokeOutcome, LocalFunctions } from './functions';
-import { Gateway } from './gateway';
+import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from './faults/dynamodb-fault-proxy';
+import { createFaults, type FaultSettings, type FaultSwitches, faultFires } from './faults/faults';
+import { type SqsFaultProxy, startSqsFaultProxy } from './faults/sqs-fault-proxy';
+import { Gateway } from './gateway/gateway';
 import { functionOutputLines, type LogSink, redactingSink } from './invocation-log';
+import {
+  type FunctionStats,
+  type InvokeOptions,
+  type InvokeOutcome,
+  LocalFunctions,
+} from './lambda/sandboxes';
+import { SqsEventSource } from './lambda/sqs-event-source';
+import { REPO_ROOT } from './repo-root';
+import { startDynamoDbLocal } from './services/dynamodb-local';
+import { startSqsLocal } from './services/sqs-local';
 import {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
+  type LocalQueue,
   type LocalResources,
   localApiId,
   localFunctionName,
   resolveFunctionEnv,
-} from './local-resources';
-import { provisionQueues, provisionTables } from './provision';
-import { startDynamoDbLocal } from './services/dynamodb-local';
-import { startSqsLocal } from './services/sqs-local';
-import { type SqsFaultProxy, startSqsFaultProxy } from './sqs-fault-proxy';
-import { loadTemplateModel, REPO_ROOT, TEMPLATE_FILE, type TemplateModel } from './template-model';
+} from './template/local-resources';
+import { provisionQueues, provisionTables } from './template/provision';
+import { loadTemplateModel, TEMPLATE_FILE, type TemplateModel } from './template/template-model';
 
 /** Local-only tokens (the same as events/env.json uses), printed by `npm start`. */
 export const DEFAULT_CHAT_TOKEN = 'local-chat-token-change-me';
@@ -70,7 +77,7 @@ export interface LocalChatOptions {
   stackName?: string;
   /** Which lines of the functions' own output reach the log; default 'errors' (warnings and errors). */
   functionLogs?: 'all' | 'errors' | 'none';
-  /** Fault switches (all off by default); see local/faults.ts. */
+  /** Fault switches (all off by default); see local/faults/faults.ts. */
   faults?: FaultSettings;
   /**
    * Frames of one connection concurrently, as API Gateway handles them (default), or one at a
@@ -405,7 +412,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
 
     // One event source mapping per SQS trigger in the template (this one has the fanout's).
     h.eventSources = model.sqsTriggers.map((t) => {
-      const queue = queues[t.queueId] as LocalResources['queues'][string];
+      const queue = queues[t.queueId] as LocalQueue;
       const queueModel = model.queues.find((q) => q.logicalId === t.queueId);
       return new SqsEventSource({
         sqs,
@@ -420,13 +427,13 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
           invoke(
             t.functionId,
             event,
-            hits(faults, faults.fanout.crashRate) ? { crashAfterMs: faults.fanout.crashAfterMs } : {},
+            faultFires(faults, faults.fanout.crashRate) ? { crashAfterMs: faults.fanout.crashAfterMs } : {},
           ),
         log,
       });
     });
     for (const source of h.eventSources) source.start();
-    const queue = queues[trigger.queueId] as LocalResources['queues'][string];
+    const queue = queues[trigger.queueId] as LocalQueue;
     const deadLetterId = model.queues.find((q) => q.logicalId === trigger.queueId)?.redrive
       ?.deadLetterQueueId;
     await webBuilt;

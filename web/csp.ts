@@ -1,7 +1,7 @@
 /**
  * The page's Content-Security-Policy, written by web/build.ts into index.html's
  * `<meta http-equiv="Content-Security-Policy">` (so it travels with the files wherever they are
- * hosted) and sent as a header by the local gateway (local/static-files.ts, which adds
+ * hosted) and sent as a header by the local gateway (local/gateway/static-files.ts, which adds
  * `frame-ancestors 'none'`, a directive a meta tag cannot carry).
  *
  * No inline script or style, nothing from other origins. WebSockets: a page built with an

@@ -1,10 +1,11 @@
 /** `$connect`: records the (already authorized) connection and its role. Non-2xx refuses the handshake. */
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { DynamoDbConnectionRegistry } from '../shared/adapters/dynamodb/connection-registry.js';
 import type { Role } from '../shared/ports.js';
 import { tableConfig } from '../shared/runtime/config.js';
 import { createLogger } from '../shared/runtime/logger.js';
 import { dynamoDbClient } from '../shared/runtime/room-deps.js';
+import { wsConnectionRoute } from '../shared/runtime/ws-connection-route.js';
 import { connect } from '../shared/use-cases/connect.js';
 
 const registry = new DynamoDbConnectionRegistry(dynamoDbClient(), tableConfig().tableName);
@@ -14,28 +15,20 @@ type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
   requestContext: { authorizer?: { role?: string; principalId?: string; name?: string } };
 };
 
-export const handler = async (event: ConnectEvent, context?: Context): Promise<APIGatewayProxyResultV2> => {
-  logger.addContext(context);
+export const handler = wsConnectionRoute('$connect', logger, async (event: ConnectEvent) => {
   const { connectionId, connectedAt, authorizer } = event.requestContext as ConnectEvent['requestContext'] & {
     connectedAt?: number;
   };
   const role: Role = authorizer?.role === 'admin' ? 'admin' : 'user';
-  const log = logger.child({ route: '$connect', connectionId });
-  try {
-    await connect(
-      { registry },
-      {
-        connectionId,
-        role,
-        principalId: authorizer?.principalId ?? role,
-        connectedAt: connectedAt ?? Date.now(),
-        ...(authorizer?.name ? { displayName: authorizer.name } : {}),
-      },
-    );
-    log.info('connected', { role });
-    return { statusCode: 200 };
-  } catch (error) {
-    log.error('failed', { error });
-    return { statusCode: 500 };
-  }
-};
+  await connect(
+    { registry },
+    {
+      connectionId,
+      role,
+      principalId: authorizer?.principalId ?? role,
+      connectedAt: connectedAt ?? Date.now(),
+      ...(authorizer?.name ? { displayName: authorizer.name } : {}),
+    },
+  );
+  return { message: 'connected', fields: { role } };
+});

@@ -3,6 +3,7 @@
  *
  * The jar lives in `.cache/dynamodb-local/` and is fetched by `scripts/fetch-dynamodb-local.sh` on demand.
  */
+
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,9 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { sleep } from '../../functions/shared/runtime/sleep';
+import { REPO_ROOT } from '../repo-root';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../template/local-resources';
 import { freePort, portIsFree } from './free-port';
 
 export interface DynamoDbLocalOptions {
@@ -39,7 +43,6 @@ export interface DynamoDbLocalHandle {
   stop(): Promise<void>;
 }
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const JAR_DIR = path.join(REPO_ROOT, '.cache', 'dynamodb-local');
 const JAR = path.join(JAR_DIR, 'DynamoDBLocal.jar');
 const FETCH_SCRIPT = path.join(REPO_ROOT, 'scripts', 'fetch-dynamodb-local.sh');
@@ -80,14 +83,19 @@ function ensureJar(log: (line: string) => void): void {
   for (const line of output.split('\n')) if (line) log(line);
 }
 
-async function answersListTables(endpoint: string): Promise<boolean> {
-  const client = new DynamoDBClient({
+/** A client for the starter's own checks: one attempt each, short timeouts. */
+function checkClient(endpoint: string, requestTimeoutMs: number): DynamoDBClient {
+  return new DynamoDBClient({
     endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
     maxAttempts: 1,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: requestTimeoutMs },
   });
+}
+
+async function answersListTables(endpoint: string): Promise<boolean> {
+  const client = checkClient(endpoint, 2_000);
   try {
     await client.send(new ListTablesCommand({ Limit: 1 }));
     return true;
@@ -100,13 +108,7 @@ async function answersListTables(endpoint: string): Promise<boolean> {
 
 /** Reads and writes shaped like the handlers' (get, conditional update, put, query) until `ms` have passed. */
 async function warmUp(endpoint: string, ms: number): Promise<void> {
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
-  });
+  const client = checkClient(endpoint, 5_000);
   const TableName = `warm-up-${process.pid}-${Date.now()}`;
   try {
     await client.send(
@@ -155,8 +157,6 @@ async function warmUp(endpoint: string, ms: number): Promise<void> {
     client.destroy();
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Starts DynamoDB Local and resolves once it answers ListTables. */
 export async function startDynamoDbLocal(opts: DynamoDbLocalOptions = {}): Promise<DynamoDbLocalHandle> {

@@ -16,7 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { createRequestHandler } from 'local-aws-sqs';
-import { readBody } from '../proxy-server';
+import { readBody } from '../faults/proxy-server';
 import {
   type Accepted,
   DeduplicationWindow,

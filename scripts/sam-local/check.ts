@@ -19,8 +19,9 @@ import path from 'node:path';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { type Document, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
-import { sqsRecordOf } from '../../local/event-source';
-import { loadTemplateModel, REPO_ROOT, type TemplateModel } from '../../local/template-model';
+import { sqsRecordOf } from '../../local/lambda/sqs-event-source';
+import { REPO_ROOT } from '../../local/repo-root';
+import { loadTemplateModel, type TemplateModel } from '../../local/template/template-model';
 import {
   CONNECTIONS_PORT,
   CONNECTIONS_STAGE,

@@ -4,7 +4,7 @@
  * 3001 — with template.yaml's table and queues created in them under the names `npm start` gives
  * them (stack name `local`). Ctrl-C stops.
  *
- * The @connections endpoint is the local gateway's (local/connections-api.ts: signed requests
+ * The @connections endpoint is the local gateway's (local/gateway/connections-api.ts: signed requests
  * only, 410 GoneException for a connection that is not open, the 128 KB limit) in front of no
  * sockets: it records the frames posted to the connections marked open (every id, for
  * `npm run sam:services`), so a check can see what history and the fanout sent.
@@ -12,23 +12,23 @@
  * Lambda containers reach this machine at `host.docker.internal`, which is not 127.0.0.1: DynamoDB
  * Local listens on every interface, and the SQS emulator (which listens on 127.0.0.1 only) is put
  * behind a TCP relay that does. The same launchers and provisioning as `npm start`
- * (local/services/, local/provision.ts) do the work; nothing here speaks DynamoDB or SQS.
+ * (local/services/, local/template/provision.ts) do the work; nothing here speaks DynamoDB or SQS.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { createFaults } from '../../local/faults/faults';
 import {
   connectionsPathId,
   handleConnectionsRequest,
   type ManagedConnection,
-} from '../../local/connections-api';
-import { createFaults } from '../../local/faults';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-resources';
-import { type LocalQueues, provisionQueues, provisionTables } from '../../local/provision';
+} from '../../local/gateway/connections-api';
 import { startDynamoDbLocal } from '../../local/services/dynamodb-local';
 import { startSqsLocal } from '../../local/services/sqs-local';
-import { loadTemplateModel } from '../../local/template-model';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalResources } from '../../local/template/local-resources';
+import { provisionQueues, provisionTables } from '../../local/template/provision';
+import { loadTemplateModel } from '../../local/template/template-model';
 
 /** The stack name `npm start` uses, so its table and queue names are the ones events/env.json holds. */
 export const SAM_LOCAL_STACK_NAME = 'local';
@@ -54,7 +54,7 @@ export interface SamLocalServices {
   sqsEndpoint: string;
   /** Logical id → table name, and logical id → queue, as created from template.yaml. */
   tables: Record<string, string>;
-  queues: LocalQueues;
+  queues: LocalResources['queues'];
   dynamoDb: DynamoDBClient;
   sqs: SQSClient;
   connections: RecordedConnections;

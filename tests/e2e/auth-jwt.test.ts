@@ -12,12 +12,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { localSub } from '../../local/auth/issuer';
+import { REPO_ROOT } from '../../local/repo-root';
 import { ChatClient, handshakeStatus } from './support/chat-client';
 import { connectionRecord } from './support/connection-record';
 import { scanTable } from './support/table-invariants';
 import { eventually, startTestStack, type TestStack } from './support/test-stack';
-
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 describe('sign-in with JWTs (jwt mode)', () => {
   let stack: TestStack;

@@ -1,12 +1,12 @@
 /**
  * The fanout against its clock, through the whole local stack: a Timeout shortened to 3 s that
- * really kills the sandbox (local/functions.ts), @connections posts slowed down, and a busy
+ * really kills the sandbox (local/lambda/sandboxes.ts), @connections posts slowed down, and a busy
  * room. Nothing accepted may be lost to the timeout (the fanout stops starting records in time
  * and hands the rest back unstarted), and one transient failure holds a room up for seconds,
  * not for the queue's visibility timeout. Real `ws` clients throughout.
  */
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { hitsFirst } from '../../local/faults';
+import { firesFirst } from '../../local/faults/faults';
 import { ChatClient, type ChatEvent } from './support/chat-client';
 import { startTestStack, type TestStack } from './support/test-stack';
 
@@ -109,7 +109,7 @@ describe('the fanout against its Timeout', () => {
     // The next 8 posts fail: every attempt (4) of both posts of the first record, which fails once.
     stack.chat.faults.connections.failStatus = 500;
     stack.chat.faults.connections.failRate = 0.5;
-    stack.chat.faults.random = hitsFirst(8);
+    stack.chat.faults.random = firesFirst(8);
     const logsBefore = stack.logs.length;
 
     const started = Date.now();

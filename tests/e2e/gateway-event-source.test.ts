@@ -15,18 +15,19 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { SqsEventSource, type SqsRecord } from '../../local/event-source';
-import type { InvokeOutcome } from '../../local/functions';
-import { provisionQueues } from '../../local/provision';
+import type { SQSRecord } from 'aws-lambda';
+import type { InvokeOutcome } from '../../local/lambda/sandboxes';
+import { SqsEventSource } from '../../local/lambda/sqs-event-source';
 import { type SqsLocalHandle, startSqsLocal } from '../../local/services/sqs-local';
-import { loadTemplateModel, type TemplateModel } from '../../local/template-model';
+import { provisionQueues } from '../../local/template/provision';
+import { loadTemplateModel, type TemplateModel } from '../../local/template/template-model';
 import { ChatClient, type ChatEvent } from './support/chat-client';
 import { eventually, startTestStack, type TestStack } from './support/test-stack';
 
 const VISIBILITY_TIMEOUT_S = 1;
 
 interface Call {
-  records: SqsRecord[];
+  records: SQSRecord[];
   startedAt: number;
   failed: string[];
   /** The function has answered (until then no record of the call counts as processed). */
@@ -35,10 +36,10 @@ interface Call {
 
 /** What the scripted function answers: the ids of the records that failed, 'throw', or 'throttled' (Lambda refused it). */
 type Answer = string[] | 'throw' | 'throttled';
-type Script = (records: SqsRecord[], call: number, queueUrl: string) => Promise<Answer> | Answer;
+type Script = (records: SQSRecord[], call: number, queueUrl: string) => Promise<Answer> | Answer;
 
 /** FIFO rule of the real fanout: after a failed record, the rest of its group fails too. */
-function failFrom(records: SqsRecord[], isBad: (r: SqsRecord) => boolean): string[] {
+function failFrom(records: SQSRecord[], isBad: (r: SQSRecord) => boolean): string[] {
   const failed: string[] = [];
   const broken = new Set<string>();
   for (const r of records) {
@@ -368,7 +369,7 @@ describe('the SQS event source mapping, with a scripted function', () => {
   describe('when the function shortens the visibility of the records it fails', () => {
     /** A queue visibility the tests never wait out: anything back sooner came back by the change. */
     const QUEUE_VISIBILITY_S = 20;
-    const shorten = (queueUrl: string, record: SqsRecord, seconds: number) =>
+    const shorten = (queueUrl: string, record: SQSRecord, seconds: number) =>
       sqs.send(
         new ChangeMessageVisibilityCommand({
           QueueUrl: queueUrl,

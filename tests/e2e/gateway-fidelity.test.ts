@@ -12,8 +12,8 @@ import {
   PayloadTooLargeException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { readCfnTemplate } from '../../local/cfn-yaml';
-import { TEMPLATE_FILE } from '../../local/template-model';
+import { readCfnTemplate } from '../../local/template/cfn-yaml';
+import { TEMPLATE_FILE } from '../../local/template/template-model';
 import { ChatClient, type ChatEvent, handshakeStatus } from './support/chat-client';
 import { eventually, startTestStack, type TestStack } from './support/test-stack';
 

@@ -11,8 +11,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { type InvokeOutcome, LocalFunctions } from '../../local/functions';
-import { type FunctionModel, REPO_ROOT } from '../../local/template-model';
+import { type InvokeOutcome, LocalFunctions } from '../../local/lambda/sandboxes';
+import { REPO_ROOT } from '../../local/repo-root';
+import type { FunctionModel } from '../../local/template/template-model';
 import { eventually } from './support/test-stack';
 
 const model = (

@@ -1,6 +1,6 @@
 /**
  * DynamoDB on a bad day, end to end: the functions reach DynamoDB Local through the fault
- * proxy (local/dynamodb-fault-proxy.ts), which answers a share of their requests with 400
+ * proxy (local/faults/dynamodb-fault-proxy.ts), which answers a share of their requests with 400
  * ThrottlingException or 500 InternalServerError in DynamoDB's own error shape. Every action
  * either succeeds (the SDK retried) or answers `error` `internal`; whatever happened, once
  * the stack has settled the table never has an entry without its nickname (or an active one

@@ -5,7 +5,7 @@
  * a fanout killed at its (locally shortened) Timeout while an @connections post is in flight:
  * the event still reaches the member, once after dropping repeats by id. Real `ws` clients throughout.
  */
-import { hitsFirst } from '../../local/faults';
+import { firesFirst } from '../../local/faults/faults';
 import { ChatClient, type ChatEvent } from './support/chat-client';
 import { eventually, startTestStack, type TestStack } from './support/test-stack';
 
@@ -52,7 +52,7 @@ describe('AWS faults through the local stack', () => {
     if (!proxy) throw new Error('the SQS fault proxy is not in the path');
     const before = Object.values(proxy.faulted.ambiguous).reduce((a, b) => a + b, 0);
     stack.chat.faults.sqs.ambiguousRate = 0.5;
-    stack.chat.faults.random = hitsFirst(1);
+    stack.chat.faults.random = firesFirst(1);
 
     mikki.send({ action: 'sendmessage', roomId: 'ambiguous', message: 'kerran' });
     await mikki.waitFor((e) => e.type === 'message' && e.message === 'kerran', 'the message');

@@ -9,10 +9,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { REPO_ROOT } from '../../local/repo-root';
 import { javaAvailable } from '../../local/services/dynamodb-local';
 import { freePort } from '../../local/services/free-port';
 import { DEFAULT_CHAT_TOKEN } from '../../local/stack';
-import { REPO_ROOT } from '../../local/template-model';
 import { ChatClient } from './support/chat-client';
 import { eventually } from './support/test-stack';
 

@@ -10,7 +10,7 @@
  * It runs on a good day, delivered in one hop (as rooms of up to 1,000 members are) and with
  * slicing forced on for these small rooms (FANOUT_SLICE_SIZE=1, FANOUT_SLICES=3: from its second
  * member on, a room is delivered slice by slice, by parallel fanouts, several members per slice);
- * and under the faults AWS really produces (local/faults.ts), each run drawing its own mix: SQS
+ * and under the faults AWS really produces (local/faults/faults.ts), each run drawing its own mix: SQS
  * publishes accepted and then answered 500 or refused, TransactWriteItems cancelled by
  * TransactionConflict, DynamoDB throttles, @connections posts answered 500, and fanout sandboxes
  * killed mid-batch (at a random point, and at a Timeout shortened to 3 s) whose records SQS hands
@@ -23,7 +23,7 @@ import { type AttributeValue, DynamoDBClient, paginateQuery } from '@aws-sdk/cli
 import type { SQSEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { fromIdOf } from '../../functions/shared/domain/identity';
-import type { FaultSwitches } from '../../local/faults';
+import type { FaultSwitches } from '../../local/faults/faults';
 import type { LocalChatOptions } from '../../local/stack';
 import { ChatClient } from './support/chat-client';
 import { type ClientRecord, checkRoom, type Event, type Log } from './support/room-log-invariants';

@@ -12,8 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { serveStatic } from '../../local/gateway/static-files';
 import { startLocalChat } from '../../local/stack';
-import { serveStatic } from '../../local/static-files';
 import { buildWeb } from '../../web/build';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

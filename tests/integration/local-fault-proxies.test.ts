@@ -23,15 +23,15 @@ import {
   SQSClient,
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
-import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from '../../local/dynamodb-fault-proxy';
-import { createFaults, type FaultSwitches, hitsFirst } from '../../local/faults';
+import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from '../../local/faults/dynamodb-fault-proxy';
+import { createFaults, type FaultSwitches, firesFirst } from '../../local/faults/faults';
+import { type SqsFaultProxy, startSqsFaultProxy } from '../../local/faults/sqs-fault-proxy';
 import {
   type DynamoDbLocalHandle,
   javaAvailable,
   startDynamoDbLocal,
 } from '../../local/services/dynamodb-local';
 import { type SqsLocalHandle, startSqsLocal } from '../../local/services/sqs-local';
-import { type SqsFaultProxy, startSqsFaultProxy } from '../../local/sqs-fault-proxy';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const region = 'us-east-1';
@@ -129,7 +129,7 @@ describe('the SQS fault proxy', () => {
 
   it('is retried by the SDK as AWS is: a refused first attempt, then success', async () => {
     faults.sqs.failRate = 0.5;
-    faults.random = hitsFirst(1);
+    faults.random = firesFirst(1);
     const client = viaProxy();
     try {
       const sent = await publish(client, 'after a retry');
@@ -157,7 +157,7 @@ describe('the SQS fault proxy', () => {
 
   it('delivers an ambiguous publish the SDK retried once: FIFO deduplication drops the copy', async () => {
     faults.sqs.ambiguousRate = 0.5;
-    faults.random = hitsFirst(1);
+    faults.random = firesFirst(1);
     const client = viaProxy();
     try {
       const sent = await client.send(

@@ -9,7 +9,7 @@ import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
-import { REPO_ROOT } from './cfn-yaml';
+import { REPO_ROOT } from '../../local/repo-root';
 
 export const ASYNCAPI_FILE = path.join(REPO_ROOT, 'docs', 'asyncapi.yaml');
 

@@ -14,9 +14,11 @@ import {
 } from '@aws-sdk/client-sqs';
 import { type DynamoDbLocalHandle, startDynamoDbLocal } from '../../local/services/dynamodb-local';
 import { type SqsLocalHandle, startSqsLocal } from '../../local/services/sqs-local';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/template/local-resources';
 
-export const REGION = 'us-east-1';
-export const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** The local stack's region and credentials (DynamoDB Local and the SQS emulator accept any). */
+export const REGION = LOCAL_REGION;
+export const CREDENTIALS = LOCAL_CREDENTIALS;
 
 export interface LocalAws {
   ddb: DynamoDBClient;

@@ -30,7 +30,7 @@ import {
 } from '../../functions/shared/domain/rules';
 import { errorReply } from '../../functions/shared/runtime/ws-route-handler';
 import { historyFrames, MAX_RESUME_EVENTS } from '../../functions/shared/use-cases/deliver-room-event';
-import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../../local/frame-limits';
+import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../../local/gateway/frame-limits';
 import { ASYNCAPI_FILE, type ProtocolSchemas, protocolSchemas } from '../support/asyncapi';
 import { loadTemplate } from '../support/cfn-yaml';
 

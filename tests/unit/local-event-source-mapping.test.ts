@@ -4,7 +4,7 @@
  * would be received again, and a room's records handled twice at once).
  */
 import { checkVisibilityTimeouts } from '../../local/stack';
-import { loadTemplateModel } from '../../local/template-model';
+import { loadTemplateModel } from '../../local/template/template-model';
 
 const model = loadTemplateModel(undefined, { ChatAuthToken: 'x'.repeat(16) });
 const [trigger] = model.sqsTriggers;

@@ -7,8 +7,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CONNECTION_INDEX } from '../../functions/shared/adapters/dynamodb/table-layout';
-import { evaluate } from '../../local/intrinsics';
-import { type CfnResource, type CfnTemplate, loadTemplate, REPO_ROOT } from '../support/cfn-yaml';
+import { REPO_ROOT } from '../../local/repo-root';
+import { evaluate } from '../../local/template/intrinsics';
+import { type CfnResource, type CfnTemplate, loadTemplate } from '../support/cfn-yaml';
 
 const template: CfnTemplate = loadTemplate();
 const resources = template.Resources;

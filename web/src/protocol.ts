@@ -4,7 +4,8 @@
  * handlers use, so the page checks input exactly as the server will.
  */
 import type { ErrorCode } from '../../functions/shared/domain/errors.js';
-import type { LeaveReason, ServerEvent } from '../../functions/shared/domain/protocol.js';
+import { LEAVE_REASONS, type LeaveReason } from '../../functions/shared/domain/leave-reasons.js';
+import type { ServerEvent } from '../../functions/shared/domain/protocol.js';
 import {
   MAX_MESSAGE_BYTES,
   MAX_ROOM_ID_LENGTH,
@@ -23,8 +24,6 @@ export type ClientFrame =
 
 /** An event of a room's log (what `history` holds, and what live room events are). */
 export type RoomLogEvent = Extract<ServerEvent, { type: 'joined' | 'message' | 'left' }>;
-
-const LEAVE_REASONS: readonly string[] = ['exit', 'disconnect', 'gone'];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -80,7 +79,9 @@ function isServerEvent(value: unknown): boolean {
       case 'exited':
         return strings(value, 'roomId');
       case 'left':
-        return strings(value, 'roomId', 'nickname') && LEAVE_REASONS.includes(value.reason as string);
+        return (
+          strings(value, 'roomId', 'nickname') && (LEAVE_REASONS as readonly unknown[]).includes(value.reason)
+        );
       case 'broadcast':
         return strings(value, 'from', 'message');
       case 'error':

@@ -22,13 +22,12 @@ import {
   type output,
   string,
 } from 'zod/mini';
+import { LEAVE_REASONS, type LeaveReason } from './leave-reasons.js';
 import type { DistributiveOmit } from './protocol.js';
 
-export const ROOM_EVENT_VERSION = 2;
+export { LEAVE_REASONS, type LeaveReason };
 
-/** Why someone left a room: exitroom, a $disconnect, or a connection the fanout found gone (410). */
-export type LeaveReason = 'exit' | 'disconnect' | 'gone';
-export const LEAVE_REASONS = ['exit', 'disconnect', 'gone'] as const satisfies readonly LeaveReason[];
+export const ROOM_EVENT_VERSION = 2;
 
 const base = {
   v: literal(ROOM_EVENT_VERSION),

@@ -1,5 +1,5 @@
 import type { RoomLogEvent } from '../domain/protocol.js';
-import { type EntryEvent, entryEventId } from '../domain/room-events.js';
+import { type EntryEvent, entryEventId, roomEvent } from '../domain/room-events.js';
 import type { EntryStore, LogChange, RoomLog, RosterMember } from '../ports.js';
 
 export type LogOutcome =
@@ -159,17 +159,18 @@ async function logSupersededLeft(
   member: RosterMember,
   seq: number,
 ): Promise<RoomLogEvent | undefined> {
-  const left: EntryEvent = {
-    v: event.v,
-    id: entryEventId('left', member.entryId),
-    at: event.at,
-    kind: 'left',
-    roomId: event.roomId,
-    connectionId: member.connectionId,
-    entryId: member.entryId,
-    nickname: member.nickname,
-    reason: 'exit',
-  };
+  const left = roomEvent(
+    {
+      kind: 'left',
+      roomId: event.roomId,
+      connectionId: member.connectionId,
+      entryId: member.entryId,
+      nickname: member.nickname,
+      reason: 'exit',
+    },
+    new Date(event.at),
+    entryEventId('left', member.entryId),
+  ) as Extract<EntryEvent, { kind: 'left' }>;
   const record = { seq, eventId: left.id, event: toLogEvent(left, seq) };
   const result = await deps.log.append(event.roomId, record, {
     kind: 'leave',

@@ -6,9 +6,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type CfnTemplate, readCfnTemplate } from '../../../local/cfn-yaml';
+import { REPO_ROOT } from '../../../local/repo-root';
 import { type LocalChat, type LocalChatOptions, startLocalChat } from '../../../local/stack';
-import { REPO_ROOT, TEMPLATE_FILE } from '../../../local/template-model';
+import { type CfnTemplate, readCfnTemplate } from '../../../local/template/cfn-yaml';
+import { TEMPLATE_FILE } from '../../../local/template/template-model';
 
 export interface TestStack {
   chat: LocalChat;

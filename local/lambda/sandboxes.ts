@@ -1,31 +1,22 @@
 /**
- * Runs the template's functions locally, Docker-free, as Lambda runs them: each function's entry
- * point is bundled with esbuild using the template's BuildProperties (format, target, sourcemap,
- * minify, External `@aws-sdk/*` resolved from the repository's node_modules, as the SDK layer
- * provides it in AWS) and runs in worker threads, the local "sandboxes" (execution
- * environments): each has its own `process.env` (the function's environment only), its own
- * module state and cold start, a heap limit of MemorySize, and runs one invocation at a time.
- *
- * Scaling as in Lambda: an invocation takes a free warm sandbox, or starts a new one (paying its
- * own init) while the function runs fewer than its concurrency limit. The limit is the
- * template's ReservedConcurrentExecutions when set, and then invocations beyond it are
- * throttled (TooManyRequestsException, `throttled` on the outcome) as Lambda throttles them;
- * without it the limit is a local default (`defaultConcurrency`, 10) and invocations beyond it
- * wait for a sandbox (the machine's limit, not AWS's, which would scale on). At its Timeout an
- * invocation's sandbox is terminated at once (nothing of the invocation runs after it), and
- * a crash costs only that sandbox; the next invocation starts a fresh one.
+ * Runs the template's functions locally, Docker-free, as Lambda runs them: each entry point is
+ * bundled with esbuild using the template's BuildProperties (External `@aws-sdk/*` resolved from
+ * the repository's node_modules, as the SDK layer provides it in AWS) and runs in worker
+ * threads, the local "sandboxes" (execution environments), one invocation each at a time.
+ * Scaling, throttles, timeouts, crashes and rebuilds: local/README.md, "Functions".
  *
  * `start` only builds; sandboxes start on `warm()` (one per function) or on demand.
  * With `watch`, esbuild rebuilds on source changes and the functions whose bundle changed
- * start fresh sandboxes for their next invocations: edits take effect without a restart.
+ * start fresh sandboxes for their next invocations.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as esbuild from 'esbuild';
+import { REPO_ROOT } from '../repo-root';
+import type { FunctionModel } from '../template/template-model';
 import type { FromWorker, FunctionError, ToWorker, WorkerData } from './function-worker';
-import { type FunctionModel, REPO_ROOT } from './template-model';
 
 export type { FunctionError } from './function-worker';
 

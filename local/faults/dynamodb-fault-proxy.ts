@@ -4,11 +4,11 @@
  * shape: 400 ThrottlingException (or ProvisionedThroughputExceededException) and 500
  * InternalServerError. The SDK retries them as it would in AWS; what still fails reaches
  * the handlers. The stack points the functions' AWS_ENDPOINT_URL_DYNAMODB at it only when
- * the `dynamodb` fault switches are given at start (see local/faults.ts), so it is out of
+ * the `dynamodb` fault switches are given at start (see local/faults/faults.ts), so it is out of
  * the path by default. A failed request is never forwarded: nothing of it is written.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { type FaultSwitches, hits } from './faults';
+import { type FaultSwitches, faultFires } from './faults';
 import { readBody, startProxyServer, upstreamAgent } from './proxy-server';
 
 const ERRORS: Record<number, { type: string; message: string }> = {
@@ -111,13 +111,13 @@ export async function startDynamoDbFaultProxy(
       const operation = operationOf(req);
       const { operations } = faults.dynamodb;
       const eligible = operations.length === 0 || operations.includes(operation);
-      if (eligible && hits(faults, faults.dynamodb.failRate)) {
+      if (eligible && faultFires(faults, faults.dynamodb.failRate)) {
         // Read (and drop) the request first, so the client sees a normal response.
         req.resume();
         req.on('end', () => fail(res, operation));
         return;
       }
-      if (operation === 'TransactWriteItems' && hits(faults, faults.dynamodb.transactionConflictRate)) {
+      if (operation === 'TransactWriteItems' && faultFires(faults, faults.dynamodb.transactionConflictRate)) {
         void readBody(req).then((body) => cancel(res, body.toString('utf8')));
         return;
       }

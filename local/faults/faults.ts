@@ -33,7 +33,7 @@ export interface FaultSwitches {
      * Share (0..1) of the functions' DynamoDB requests answered with `failStatus` in
      * DynamoDB's JSON error shape instead of being forwarded (nothing of them is written).
      * Takes effect only when `dynamodb` was given at start: that puts the fault proxy
-     * (local/dynamodb-fault-proxy.ts) between the functions and DynamoDB.
+     * (local/faults/dynamodb-fault-proxy.ts) between the functions and DynamoDB.
      */
     failRate: number;
     /** 400 (ThrottlingException) or 500 (InternalServerError). */
@@ -56,7 +56,7 @@ export interface FaultSwitches {
     /**
      * Share (0..1) of the functions' SQS requests refused with `failStatus`, not forwarded
      * (nothing is queued). Takes effect only when `sqs` was given at start: that puts the
-     * fault proxy (local/sqs-fault-proxy.ts) between the functions and SQS.
+     * fault proxy (local/faults/sqs-fault-proxy.ts) between the functions and SQS.
      */
     failRate: number;
     /**
@@ -128,16 +128,16 @@ export function createFaults(settings: FaultSettings = {}): FaultSwitches {
 }
 
 /**
- * A deterministic random source (for `random`): the next `n` draws hit any rate above 0,
- * every later one misses any rate below 0.99. "Fail the first n requests, then recover."
+ * A deterministic random source (for `random`): the next `n` draws fire any fault whose rate is
+ * above 0, every later one none whose rate is below 0.99. "Fail the first n requests, then recover."
  */
-export function hitsFirst(n: number): () => number {
+export function firesFirst(n: number): () => number {
   let left = n;
   return () => (left-- > 0 ? 0 : 0.99);
 }
 
-/** True for a share `rate` of calls. */
-export function hits(faults: FaultSwitches, rate: number): boolean {
+/** Whether a fault fires this time: true for a share `rate` of calls, drawn from `faults.random`. */
+export function faultFires(faults: FaultSwitches, rate: number): boolean {
   return rate > 0 && faults.random() < rate;
 }
 

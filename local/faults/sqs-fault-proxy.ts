@@ -1,21 +1,15 @@
 /**
  * A pass-through HTTP proxy in front of SQS (the local emulator) that answers a share of the
- * functions' requests as SQS does on a bad day, in its JSON protocol (local/faults.ts, `sqs`):
- *
- * - refused: 500 InternalError / 503 ServiceUnavailable, not forwarded (nothing is queued);
- * - ambiguous: forwarded, so SQS accepts and queues the messages, and then answered with that
- *   error instead of SQS's answer; the SDK retries (FIFO deduplication drops the copy);
- * - hung: forwarded (accepted) and never answered, until the client gives up (its timeout);
- * - failed entries: a SendMessageBatch answered 200 with some entries in `Failed`
- *   (InternalError, SenderFault false) and only the others sent; the SDK does not retry them.
- *
- * The stack points the functions' AWS_ENDPOINT_URL_SQS at it only when the `sqs` switches are
- * given at start, so it is out of the path by default. The event source talks to SQS directly.
+ * functions' requests as SQS does on a bad day, in its JSON protocol: refused, ambiguous
+ * (forwarded and accepted, then answered with an error), hung, or with failed SendMessageBatch
+ * entries. The `sqs` switches in faults.ts; local/README.md, "Fault switches". The stack puts it
+ * in the functions' path only when those switches are given at start; the event source talks
+ * to SQS directly.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { type FaultSwitches, hits } from './faults';
+import { type SqsReply, sqsJsonError } from '../services/sqs-strict';
+import { type FaultSwitches, faultFires } from './faults';
 import { readBody, startProxyServer, upstreamAgent } from './proxy-server';
-import { type SqsReply, sqsJsonError } from './services/sqs-strict';
 
 const INTERNAL_ERROR = 'We encountered an internal error. Please try again.';
 
@@ -106,7 +100,7 @@ export async function startSqsFaultProxy(
       return forward(req, body);
     }
     const entries = Array.isArray(request.Entries) ? request.Entries : [];
-    const failed = entries.filter(() => hits(faults, faults.sqs.entryFailRate));
+    const failed = entries.filter(() => faultFires(faults, faults.sqs.entryFailRate));
     if (failed.length === 0) return forward(req, body);
     faulted.failedEntries += failed.length;
     const rest = entries.filter((e) => !failed.includes(e));
@@ -143,17 +137,17 @@ export async function startSqsFaultProxy(
     const operation = operationOf(req);
     const { operations } = faults.sqs;
     const eligible = operations.length === 0 || operations.includes(operation);
-    if (eligible && hits(faults, faults.sqs.failRate)) {
+    if (eligible && faultFires(faults, faults.sqs.failRate)) {
       count(faulted.refused, operation);
       send(res, serverError(faults.sqs.failStatus));
       return;
     }
-    if (eligible && hits(faults, faults.sqs.hangRate)) {
+    if (eligible && faultFires(faults, faults.sqs.hangRate)) {
       count(faulted.hung, operation);
       await forward(req, body); // accepted by SQS; the answer never reaches the caller
       return;
     }
-    if (eligible && hits(faults, faults.sqs.ambiguousRate)) {
+    if (eligible && faultFires(faults, faults.sqs.ambiguousRate)) {
       count(faulted.ambiguous, operation);
       await forward(req, body);
       send(res, serverError(faults.sqs.failStatus));

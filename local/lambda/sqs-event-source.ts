@@ -1,24 +1,15 @@
 /**
  * The SQS → Lambda event source mapping, emulated for a queue and a function of the
- * template: polls the queue, hands the function batches of up to BatchSize records shaped
- * as Lambda's SQSEvent, runs up to MaximumConcurrency batches at once, deletes what
- * succeeded and leaves what failed (every record when the invocation failed, the
- * `batchItemFailures` with ReportBatchItemFailures) to come back after the visibility
- * timeout, until the queue's redrive policy moves it to the dead-letter queue.
+ * template: batches shaped as Lambda's SQSEvent, up to MaximumConcurrency at once, what
+ * succeeded deleted, what failed left to come back until the redrive policy dead-letters it
+ * (local/README.md, "SQS → fanout").
  *
- * FIFO order: SQS never hands out a message group's later messages while earlier ones are
- * in flight, and Lambda never runs two batches of one group at once. The local SQS emulator
- * does not hold groups back, so this does: a group is in at most one batch; messages that
- * arrive while earlier messages of their group are in flight, or failed and are waiting to
- * come back, are held (in order of first receipt, which is the group's order; the emulator's
- * SequenceNumbers are not monotonic) until those are deleted or dead-lettered. Held messages
- * stay in flight in SQS; if one outlives the visibility timeout it comes back and is merged.
- *
- * The function may shorten a failed record's visibility (ChangeMessageVisibility) to retry it
- * sooner: such a record comes back early and its group flows on; with the in-process emulator
- * the event source also learns of the change (QueueHints.onVisibilityChanged), so a record
- * dead-lettered at its shortened visibility releases its group at once, not a queue
- * VisibilityTimeout later.
+ * FIFO order is kept here, because the emulator does not hold a group back: a group is in at
+ * most one batch, and its later messages are held (in order of first receipt; the emulator's
+ * SequenceNumbers are not monotonic) while earlier ones are in flight or waiting to come back
+ * (local/README.md, "Deliberate differences"). With the in-process emulator it also learns of
+ * ChangeMessageVisibility calls (QueueHints.onVisibilityChanged), so a record dead-lettered at
+ * a shortened visibility releases its group at once.
  */
 import {
   DeleteMessageBatchCommand,
@@ -26,9 +17,10 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { InvokeOutcome } from './functions';
-import { invocationLines, type LogSink } from './invocation-log';
-import type { SqsTriggerModel } from './template-model';
+import type { SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
+import { invocationLines, type LogSink } from '../invocation-log';
+import type { SqsTriggerModel } from '../template/template-model';
+import type { InvokeOutcome } from './sandboxes';
 
 export interface SqsEventSourceOptions {
   sqs: SQSClient;
@@ -38,31 +30,21 @@ export interface SqsEventSourceOptions {
   visibilityTimeoutSeconds: number;
   /** The queue's redrive policy maxReceiveCount (undefined: no dead-letter queue). */
   maxReceiveCount?: number;
-  invoke(event: { Records: SqsRecord[] }): Promise<InvokeOutcome>;
+  invoke(event: { Records: SQSRecord[] }): Promise<InvokeOutcome>;
   log: LogSink;
   /** Set when the queue lives in an in-process emulator (see QueueHints). */
   hints?: QueueHints;
 }
 
-export interface SqsRecord {
-  messageId: string;
-  receiptHandle: string;
-  body: string;
-  attributes: Record<string, string>;
-  messageAttributes: Record<string, unknown>;
-  md5OfBody: string;
-  eventSource: 'aws:sqs';
-  eventSourceARN: string;
-  awsRegion: string;
-}
-
-interface Held {
+/** A received message waiting in its group for its turn (in flight in SQS all the while). */
+interface HeldMessage {
   message: Message;
   order: number;
   receivedAt: number;
 }
 
-interface Away {
+/** A failed message, invisible until its visibility timeout ends: then it comes back or is dead-lettered. */
+interface ReturningMessage {
   order: number;
   receiptHandle: string;
   /** When its visibility timeout ends (it is visible again, or dead-lettered). */
@@ -71,9 +53,8 @@ interface Away {
 }
 
 interface Group {
-  held: Map<string, Held>;
-  /** Failed messages waiting to come back (or to be dead-lettered). */
-  away: Map<string, Away>;
+  held: Map<string, HeldMessage>;
+  returning: Map<string, ReturningMessage>;
   inFlight: boolean;
 }
 
@@ -93,9 +74,9 @@ const POLLERS = 5;
 const IDLE_POLL_MS = 50;
 
 /** An SQS message as the Lambda event source mapping hands it to the function. */
-export function sqsRecordOf(message: Message, queueArn: string): SqsRecord {
+export function sqsRecordOf(message: Message, queueArn: string): SQSRecord {
   const region = queueArn.split(':')[3] ?? 'us-east-1';
-  const messageAttributes: Record<string, unknown> = {};
+  const messageAttributes: SQSMessageAttributes = {};
   for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
     messageAttributes[name] = {
       ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
@@ -104,14 +85,14 @@ export function sqsRecordOf(message: Message, queueArn: string): SqsRecord {
         : {}),
       stringListValues: [],
       binaryListValues: [],
-      dataType: value.DataType,
+      dataType: value.DataType as string,
     };
   }
   return {
     messageId: message.MessageId as string,
     receiptHandle: message.ReceiptHandle as string,
     body: message.Body ?? '',
-    attributes: { ...(message.Attributes as Record<string, string>) },
+    attributes: { ...(message.Attributes as SQSRecordAttributes) },
     messageAttributes,
     md5OfBody: message.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
@@ -151,7 +132,7 @@ export class SqsEventSource {
   private running = false;
   private loops: Promise<void>[] = [];
   private unsubscribe: (() => void)[] = [];
-  /** Receipt handles of the records in running batches and of the away ones → their message ids. */
+  /** Receipt handles of the records in running batches and of the returning ones → their message ids. */
   private readonly handles = new Map<string, string>();
   /** When a record in a running batch becomes visible again, if its visibility was changed meanwhile. */
   private readonly changedExpiry = new Map<string, number>();
@@ -188,7 +169,7 @@ export class SqsEventSource {
   /** Number of messages received and not yet deleted, dead-lettered or lost (for tests). */
   get outstanding(): number {
     let n = 0;
-    for (const g of this.groups.values()) n += g.held.size + g.away.size;
+    for (const g of this.groups.values()) n += g.held.size + g.returning.size;
     return n + this.inFlight;
   }
 
@@ -285,7 +266,7 @@ export class SqsEventSource {
   private group(id: string): Group {
     let group = this.groups.get(id);
     if (!group) {
-      group = { held: new Map(), away: new Map(), inFlight: false };
+      group = { held: new Map(), returning: new Map(), inFlight: false };
       this.groups.set(id, group);
     }
     return group;
@@ -296,9 +277,9 @@ export class SqsEventSource {
     const id = this.handles.get(receiptHandle);
     if (id === undefined) return;
     for (const group of this.groups.values()) {
-      const away = group.away.get(id);
-      if (away?.receiptHandle === receiptHandle) {
-        away.expiresAt = expiresAt;
+      const returning = group.returning.get(id);
+      if (returning?.receiptHandle === receiptHandle) {
+        returning.expiresAt = expiresAt;
         this.sweep(Date.now());
         this.pump();
         return;
@@ -310,9 +291,9 @@ export class SqsEventSource {
   private receive(message: Message, now: number): void {
     const id = message.MessageId as string;
     const group = this.group(message.Attributes?.MessageGroupId ?? id);
-    const away = group.away.get(id);
-    if (away) this.handles.delete(away.receiptHandle);
-    group.away.delete(id);
+    const returning = group.returning.get(id);
+    if (returning) this.handles.delete(returning.receiptHandle);
+    group.returning.delete(id);
     let order = this.orders.get(id);
     if (order === undefined) {
       order = this.nextOrder++;
@@ -325,25 +306,25 @@ export class SqsEventSource {
   private sweep(now: number): void {
     const lostAfterMs = Math.max(5000, this.options.visibilityTimeoutSeconds * 1000);
     for (const [groupId, group] of this.groups) {
-      for (const [id, away] of group.away) {
-        const dead = away.deadLetter && now >= away.expiresAt + DEAD_LETTER_GRACE_MS;
-        const lost = now >= away.expiresAt + lostAfterMs;
+      for (const [id, returning] of group.returning) {
+        const dead = returning.deadLetter && now >= returning.expiresAt + DEAD_LETTER_GRACE_MS;
+        const lost = now >= returning.expiresAt + lostAfterMs;
         if (!dead && !lost) continue;
-        group.away.delete(id);
-        this.handles.delete(away.receiptHandle);
+        group.returning.delete(id);
+        this.handles.delete(returning.receiptHandle);
         this.orders.delete(id);
         if (lost && !dead)
           this.options.log(`event source: ${id} (${groupId}) did not come back; releasing its group`);
       }
-      if (group.held.size === 0 && group.away.size === 0 && !group.inFlight) this.groups.delete(groupId);
+      if (group.held.size === 0 && group.returning.size === 0 && !group.inFlight) this.groups.delete(groupId);
     }
   }
 
-  /** The group's held messages that may run now, in order (none while an earlier one is away). */
-  private ready(group: Group): Held[] {
+  /** The group's held messages that may run now, in order (none while an earlier one is returning). */
+  private ready(group: Group): HeldMessage[] {
     if (group.inFlight) return [];
-    const firstAway = Math.min(...[...group.away.values()].map((a) => a.order));
-    return [...group.held.values()].sort((a, b) => a.order - b.order).filter((h) => h.order < firstAway);
+    const firstReturning = Math.min(...[...group.returning.values()].map((a) => a.order));
+    return [...group.held.values()].sort((a, b) => a.order - b.order).filter((h) => h.order < firstReturning);
   }
 
   private pump(): void {
@@ -355,7 +336,7 @@ export class SqsEventSource {
         .filter((c) => c.items.length > 0)
         .sort((a, b) => (a.items[0]?.order ?? 0) - (b.items[0]?.order ?? 0));
       if (candidates.length === 0) return;
-      const batch: { group: Group; held: Held }[] = [];
+      const batch: { group: Group; held: HeldMessage }[] = [];
       for (const { group, items } of candidates) {
         const room = trigger.batchSize - batch.length;
         if (room <= 0) break;
@@ -387,7 +368,7 @@ export class SqsEventSource {
     return new Set(failed as string[]);
   }
 
-  private async dispatch(batch: { group: Group; held: Held }[]): Promise<void> {
+  private async dispatch(batch: { group: Group; held: HeldMessage }[]): Promise<void> {
     const { trigger, maxReceiveCount } = this.options;
     const records = batch.map(({ held }) => sqsRecordOf(held.message, this.options.queueArn));
     const ids = records.map((r) => r.messageId);
@@ -417,7 +398,7 @@ export class SqsEventSource {
       const receives = Number(held.message.Attributes?.ApproximateReceiveCount ?? 1);
       const deadLetter = maxReceiveCount !== undefined && receives >= maxReceiveCount;
       if (deadLetter) deadLettered++;
-      group.away.set(id, {
+      group.returning.set(id, {
         order: held.order,
         receiptHandle,
         expiresAt: changedExpiry ?? held.receivedAt + this.options.visibilityTimeoutSeconds * 1000,
@@ -459,8 +440,8 @@ export class SqsEventSource {
    * timeout would run out first: then they are left to come back from the queue.
    */
   private async invokeWithThrottleRetries(
-    records: SqsRecord[],
-    batch: { held: Held }[],
+    records: SQSRecord[],
+    batch: { held: HeldMessage }[],
   ): Promise<InvokeOutcome> {
     const visibleAgainAt =
       Math.min(...batch.map(({ held }) => held.receivedAt)) + this.options.visibilityTimeoutSeconds * 1000;

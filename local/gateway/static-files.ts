@@ -7,7 +7,7 @@
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { contentSecurityPolicy, policyOf } from '../web/csp';
+import { contentSecurityPolicy, policyOf } from '../../web/csp';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

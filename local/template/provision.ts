@@ -17,7 +17,7 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { localQueueName, localTableName } from './local-resources';
+import { type LocalResources, localQueueName, localTableName } from './local-resources';
 import type { QueueModel, TableModel, TemplateModel } from './template-model';
 
 async function createTable(client: DynamoDBClient, table: TableModel, name: string): Promise<void> {
@@ -102,8 +102,6 @@ export async function provisionTables(
   return names;
 }
 
-export type LocalQueues = Record<string, { url: string; arn: string; name: string }>;
-
 async function createQueue(client: SQSClient, name: string, attributes: Record<string, string>) {
   try {
     const { QueueUrl } = await client.send(
@@ -131,8 +129,8 @@ export async function provisionQueues(
   model: TemplateModel,
   stackName: string,
   visibilityTimeoutSeconds?: number,
-): Promise<LocalQueues> {
-  const queues: LocalQueues = {};
+): Promise<LocalResources['queues']> {
+  const queues: LocalResources['queues'] = {};
   const sources = new Set(model.sqsTriggers.map((t) => t.queueId));
   const pending = [...model.queues];
   const ready = (q: QueueModel) => !q.redrive || queues[q.redrive.deadLetterQueueId];

@@ -8,10 +8,10 @@
  * source mappings of the functions.
  */
 import path from 'node:path';
+import { REPO_ROOT } from '../repo-root';
 import { type CfnTemplate, readCfnTemplate } from './cfn-yaml';
 import { evaluate, type IntrinsicContext } from './intrinsics';
 
-export const REPO_ROOT = path.resolve(__dirname, '..');
 export const TEMPLATE_FILE = path.join(REPO_ROOT, 'template.yaml');
 
 export interface RouteModel {

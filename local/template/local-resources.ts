@@ -13,6 +13,13 @@ export const LOCAL_ACCOUNT_ID = '123456789012';
 /** Credentials the SDK signs with locally (DynamoDB Local and the SQS emulator accept any). */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
+/** A queue of the template as created locally. */
+export interface LocalQueue {
+  url: string;
+  arn: string;
+  name: string;
+}
+
 export interface LocalResources {
   stackName: string;
   apiId: string;
@@ -21,7 +28,7 @@ export interface LocalResources {
   httpUrl: string;
   wsUrl: string;
   tables: Record<string, string>;
-  queues: Record<string, { url: string; arn: string; name: string }>;
+  queues: Record<string, LocalQueue>;
   dynamoDbEndpoint: string;
   sqsEndpoint: string;
 }

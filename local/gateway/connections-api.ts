@@ -7,9 +7,11 @@
  * against AWS.
  * Unsigned requests get 403, as in AWS (the signature itself is not checked).
  */
+
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type FaultSwitches, hits } from './faults';
+import { sleep } from '../../functions/shared/runtime/sleep';
+import { type FaultSwitches, faultFires } from '../faults/faults';
 import { MESSAGE_LIMIT_BYTES } from './frame-limits';
 
 export interface ManagedConnection {
@@ -73,8 +75,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer; 
   });
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export async function handleConnectionsRequest(
   req: IncomingMessage,
   res: ServerResponse,
@@ -88,7 +88,7 @@ export async function handleConnectionsRequest(
     return;
   }
   if (req.method === 'POST') {
-    if (hits(faults, faults.connections.hangRate)) return; // never answered; the caller times out
+    if (faultFires(faults, faults.connections.hangRate)) return; // never answered; the caller times out
     if (faults.connections.delayMs > 0) {
       await sleep(faults.connections.delayMs);
       // The caller gave up (timed out, or its process died) while we stalled: nothing is sent.
@@ -96,7 +96,7 @@ export async function handleConnectionsRequest(
     }
     if (
       faults.connections.failConnectionIds.includes(connectionId) ||
-      hits(faults, faults.connections.failRate)
+      faultFires(faults, faults.connections.failRate)
     ) {
       reply(res, faults.connections.failStatus, { message: 'Injected fault (local gateway fault switch)' });
       return;

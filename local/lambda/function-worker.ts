@@ -1,6 +1,6 @@
 /**
  * The Lambda-like runtime inside one worker thread (one "sandbox" per function). Bundled
- * by esbuild next to the function bundles; the parent is local/functions.ts.
+ * by esbuild next to the function bundles; the parent is local/lambda/sandboxes.ts.
  *
  * Init (module load with the function's environment) happens once, at spawn: handlers
  * read their configuration at cold start exactly as in Lambda. Each invocation gets a

@@ -1,26 +1,19 @@
 /**
- * The local API Gateway WebSocket API: one HTTP server (WebSocket upgrades, the
- * @connections management API and the web client's files on the same port), behaving as
- * API Gateway does for the routes, authorizer and integrations template.yaml declares.
- *
- * Handshake: identity sources missing → 401 and no function runs; the REQUEST authorizer
- * (Deny → 403; an 'Unauthorized' error → 401; any other failure → 500); then `$connect`
- * (non-2xx or failure → the handshake is refused with that status). Frames: route selected
- * by the template's RouteSelectionExpression (`$default` for non-JSON or unknown values);
- * two-way routes send the integration's `body` back; a failed integration sends API
- * Gateway's `{"message":"Internal server error",…}`. Binary frames close the connection
- * with 1003 (API Gateway does not accept binary frames), frames over 32 KB and messages over
- * 128 KB with 1009; @connections messages over 32 KB go out in 32 KB frames. `$disconnect` runs on client close, abrupt drop, the idle timeout, the
- * maximum connection duration and @connections DELETE.
- *
- * Frames of one connection are handled concurrently, as API Gateway handles them (a slow
- * route does not hold the next frame back); `frameOrdering: 'serial'` handles them one at a
- * time, in order, for a run that must not race.
+ * The local API Gateway WebSocket API: one HTTP server for WebSocket upgrades, the
+ * @connections management API and the web client's files, behaving as API Gateway does for
+ * the routes, authorizer and integrations template.yaml declares. Handshake, routes, frames
+ * (handled concurrently unless `frameOrdering: 'serial'`), sizes, timeouts and `$disconnect`,
+ * point by point: local/README.md, "Fidelity to API Gateway".
  */
 import { createServer, type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { type FaultSwitches, faultFires } from '../faults/faults';
+import { invocationLines, type LogSink } from '../invocation-log';
+import type { InvokeOutcome } from '../lambda/sandboxes';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../template/local-resources';
+import type { RouteModel, TemplateModel } from '../template/template-model';
 import {
   apiGatewayId,
   authorizerEvent,
@@ -33,13 +26,8 @@ import {
 } from './api-gateway-events';
 import { evaluateAuthorizerResult } from './authorizer-policy';
 import { connectionsPathId, handleConnectionsRequest, type ManagedConnection } from './connections-api';
-import { type FaultSwitches, hits } from './faults';
 import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, watchFrameSizes } from './frame-limits';
-import type { InvokeOutcome } from './functions';
-import { invocationLines, type LogSink } from './invocation-log';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './local-resources';
 import { serveStatic } from './static-files';
-import type { RouteModel, TemplateModel } from './template-model';
 import { invalidUpgrade } from './upgrade-request';
 
 export interface FunctionInvoker {
@@ -468,7 +456,7 @@ export class Gateway {
     this.live.delete(live.info.connectionId);
     const status = live.closing?.code ?? code;
     const text = live.closing?.reason ?? reason;
-    if (hits(this.options.faults, this.options.faults.disconnect.lostRate)) {
+    if (faultFires(this.options.faults, this.options.faults.disconnect.lostRate)) {
       this.options.log(
         invocationLines({
           label: '$disconnect',
