@@ -142,10 +142,11 @@ export interface LocalChat {
   /** What a function's sandboxes have done (peak concurrency, cold starts, throttles, sandboxes alive). */
   functionStats(logicalId: string): FunctionStats;
   /**
-   * Ends every idle sandbox, as Lambda reclaims sandboxes left unused (the local stack otherwise
-   * keeps them warm for good, up to each function's concurrency).
+   * Ends idle sandboxes, all but the `keep` each function used last, as Lambda reclaims those
+   * left unused (the local stack otherwise keeps them warm for good, up to each function's
+   * concurrency).
    */
-  reclaimIdleSandboxes(): Promise<void>;
+  reclaimIdleSandboxes(keep?: number): Promise<void>;
   /** How long startLocalChat took, in ms. */
   startupMs: number;
 }
@@ -463,7 +464,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       connectionIds: () => gateway.connectionIds,
       invocationsInFlight: () => inFlight,
       functionStats: (id) => functions.stats(id),
-      reclaimIdleSandboxes: () => functions.reclaimIdle(),
+      reclaimIdleSandboxes: (keep) => functions.reclaimIdle(keep),
       startupMs: Date.now() - started,
       stop: () => {
         stopping ??= stopAll();

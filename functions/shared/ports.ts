@@ -120,6 +120,8 @@ export interface LogRecord {
   /** The queue event's id (= the client event's id). */
   eventId: string;
   event: RoomLogEvent;
+  /** The membership a `joined` or `left` changed (kept with the record, never delivered). */
+  entry?: { connectionId: string; entryId: string };
 }
 
 /**

@@ -254,9 +254,13 @@ class FunctionHost {
     for (const sandbox of this.idle.splice(0)) void sandbox.terminate();
   }
 
-  /** Ends the idle sandboxes, as Lambda reclaims those left unused; busy ones are left alone. */
-  async reclaimIdle(): Promise<void> {
-    await Promise.all(this.idle.splice(0).map((sandbox) => sandbox.terminate()));
+  /**
+   * Ends idle sandboxes but the `keep` used last, as Lambda reclaims those left unused; busy
+   * ones are left alone.
+   */
+  async reclaimIdle(keep = 0): Promise<void> {
+    const unused = this.idle.splice(0, Math.max(0, this.idle.length - keep));
+    await Promise.all(unused.map((sandbox) => sandbox.terminate()));
   }
 
   async invoke(event: unknown, options: InvokeOptions = {}): Promise<InvokeOutcome> {
@@ -470,9 +474,9 @@ export class LocalFunctions {
     return host.stats;
   }
 
-  /** Ends every function's idle sandboxes (the next invocations start cold). */
-  async reclaimIdle(): Promise<void> {
-    await Promise.all([...this.hosts.values()].map((host) => host.reclaimIdle()));
+  /** Ends every function's idle sandboxes but the `keep` it used last. */
+  async reclaimIdle(keep = 0): Promise<void> {
+    await Promise.all([...this.hosts.values()].map((host) => host.reclaimIdle(keep)));
   }
 
   /**

@@ -136,19 +136,26 @@ export async function handleRoomEvent(
     return { dropped: outcome.reason, delivered: 0, gone: [], failed: 0 };
   }
   if (event.kind === 'left') await deps.entries.releaseNickname(event);
+  // A joined handed back after its invocation died may come right after the superseded left
+  // that invocation logged for the same connection and never posted: it is posted again first.
+  const preceding =
+    outcome.preceding.length === 0 && options.redelivered && event.kind === 'joined'
+      ? await supersededLeftBefore(deps.log, event, outcome.seq)
+      : outcome.preceding;
+  const logged = { ...outcome, preceding };
   const size = await deps.log.size(event.roomId);
   if (deps.sliceSize !== undefined && (size.sliced || size.members > deps.sliceSize)) {
     if (!size.sliced) await deps.log.markSliced(event.roomId);
-    return forwardToSlices(deps, event, outcome, size, options);
+    return forwardToSlices(deps, event, logged, size, options);
   }
   const report: DeliveryReport = { seq: outcome.seq, delivered: 0, gone: [], failed: 0 };
-  for (const earlier of outcome.preceding) {
-    merge(report, await post(deps, rosterPages(deps.log.roster(event.roomId), [frame(earlier)]), options));
-  }
   // A redelivered event goes to the roster as it was at its seq, which the room may have left
   // behind since (the rest of a crashed batch was logged after it).
   const roster = () =>
     outcome.replay ? onePage(rosterAt(deps.log, event.roomId, outcome.seq)) : deps.log.roster(event.roomId);
+  for (const earlier of preceding) {
+    merge(report, await post(deps, rosterPages(roster(), [frame(earlier)]), options));
+  }
   const recipients: AsyncIterable<Recipient[]> =
     event.kind === 'joined'
       ? await joinedRecipients(deps, event, outcome.event, roster())
@@ -158,50 +165,49 @@ export async function handleRoomEvent(
   return merge(report, await post(deps, recipients, options));
 }
 
+/** The record just before a joined's, if it is the superseded left of the joined's connection. */
+async function supersededLeftBefore(
+  log: RoomLog,
+  event: Extract<EntryEvent, { kind: 'joined' }>,
+  seq: number,
+): Promise<RoomLogEvent[]> {
+  if (seq < 2) return [];
+  const [record] = await log.events(event.roomId, { after: seq - 2, before: seq, limit: 1, take: 'oldest' });
+  const superseded =
+    record?.event.type === 'left' &&
+    record.entry?.connectionId === event.connectionId &&
+    record.entry.entryId !== event.entryId;
+  return superseded ? [record.event] : [];
+}
+
 async function* onePage<T>(items: Promise<T[]>): AsyncGenerator<T[]> {
   const page = await items;
   if (page.length > 0) yield page;
 }
 
-/** Slices whose windows are read at once when the roster at an earlier seq is rebuilt. */
-const SLICE_READS_AT_ONCE = 10;
+/** Who was in the room at some seq: enough to post to them and to list them. */
+type Member = Pick<RosterMember, 'connectionId' | 'nickname'>;
 
 /**
  * The roster at `seq`: the members whose `joined` is at or before it and whose `left` (if any)
- * is after it. Events logged after `seq` are read back from the log: members that joined since
- * are left out, and those that left since are found in their slices' windows (kept a day after
- * their `left`, with the nickname their `left` names). Further behind the head than a resume
- * reaches (MAX_RESUME_EVENTS), those that left since are no longer looked for.
+ * is after it. Events logged after `seq` are read back from the log itself (not from a cached
+ * head, which another sandbox may have left behind): members that joined since are left out,
+ * and each `left` since whose entry joined before adds its member back (the log keeps whose
+ * entry a `joined` or `left` was). Further behind than a resume reaches (MAX_RESUME_EVENTS),
+ * and for events logged before the log kept entries, those that left since are not added back.
  */
-export async function rosterAt(log: RoomLog, roomId: string, seq: number): Promise<RosterMember[]> {
-  const members: RosterMember[] = [];
+export async function rosterAt(log: RoomLog, roomId: string, seq: number): Promise<Member[]> {
+  const members: Member[] = [];
   for await (const page of log.roster(roomId)) members.push(...page.filter((m) => m.joinedSeq <= seq));
-  const head = await log.head(roomId);
-  const later = head.seq - seq;
-  if (later <= 0 || later > MAX_RESUME_EVENTS) return members;
-  const since = await log.events(roomId, { after: seq, before: head.seq + 1, limit: later, take: 'oldest' });
-  const leftAt = new Map<number, string>();
-  for (const { event } of since) if (event.type === 'left') leftAt.set(event.seq, event.nickname);
-  if (leftAt.size === 0) return members;
-  const slices = Array.from({ length: log.sliceCount }, (_, slice) => slice);
-  for (let i = 0; i < slices.length; i += SLICE_READS_AT_ONCE) {
-    await Promise.all(
-      slices.slice(i, i + SLICE_READS_AT_ONCE).map(async (slice) => {
-        for await (const page of log.sliceMembers(roomId, slice, seq + 1)) {
-          for (const m of page) {
-            const nickname = m.leftSeq === undefined ? undefined : leftAt.get(m.leftSeq);
-            if (nickname !== undefined && m.joinedSeq <= seq) {
-              members.push({
-                connectionId: m.connectionId,
-                entryId: m.entryId,
-                nickname,
-                joinedSeq: m.joinedSeq,
-              });
-            }
-          }
-        }
-      }),
-    );
+  const since = await log.events(roomId, { after: seq, limit: MAX_RESUME_EVENTS + 1, take: 'oldest' });
+  if (since.length > MAX_RESUME_EVENTS) return members;
+  const joinedSince = new Set<string>();
+  for (const { event, entry } of since) {
+    if (!entry) continue;
+    if (event.type === 'joined') joinedSince.add(entry.entryId);
+    else if (event.type === 'left' && !joinedSince.has(entry.entryId)) {
+      members.push({ connectionId: entry.connectionId, nickname: event.nickname });
+    }
   }
   return members;
 }
@@ -227,7 +233,7 @@ async function* recipientPages(pages: AsyncIterable<string[]>, payload: string):
   for await (const page of pages) yield page.map((connectionId) => ({ connectionId, payloads: [payload] }));
 }
 
-async function* rosterPages(roster: AsyncIterable<RosterMember[]>, payloads: string[], skip?: string) {
+async function* rosterPages(roster: AsyncIterable<Member[]>, payloads: string[], skip?: string) {
   for await (const page of roster) {
     yield page
       .filter((m) => m.connectionId !== skip)
@@ -238,7 +244,7 @@ async function* rosterPages(roster: AsyncIterable<RosterMember[]>, payloads: str
 async function* leftRecipients(
   event: Extract<EntryEvent, { kind: 'left' }>,
   logged: RoomLogEvent,
-  roster: AsyncIterable<RosterMember[]>,
+  roster: AsyncIterable<Member[]>,
 ): AsyncGenerator<Recipient[]> {
   // The leaver hears `exited` after every event that came before its exit; a connection
   // that is gone (disconnect, 410) cannot hear anything.
@@ -260,9 +266,9 @@ async function joinedRecipients(
   deps: FanoutDeps,
   event: Extract<EntryEvent, { kind: 'joined' }>,
   logged: RoomLogEvent,
-  pages: AsyncIterable<RosterMember[]>,
+  pages: AsyncIterable<Member[]>,
 ): Promise<AsyncIterable<Recipient[]>> {
-  const roster: RosterMember[] = [];
+  const roster: Member[] = [];
   for await (const page of pages) roster.push(...page);
   const newcomer: Recipient = {
     connectionId: event.connectionId,

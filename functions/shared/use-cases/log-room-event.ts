@@ -1,6 +1,6 @@
 import type { RoomLogEvent } from '../domain/protocol.js';
 import { type EntryEvent, entryEventId, roomEvent } from '../domain/room-events.js';
-import type { EntryStore, LogChange, RoomLog, RosterMember } from '../ports.js';
+import type { EntryStore, LogChange, LogRecord, RoomLog, RosterMember } from '../ports.js';
 
 export type LogOutcome =
   /**
@@ -53,6 +53,13 @@ export function toLogEvent(event: EntryEvent, seq: number): RoomLogEvent {
   }
 }
 
+/** The log's record of an event at `seq`; a `joined` or `left` keeps whose entry it was. */
+function logRecordOf(event: EntryEvent, seq: number): LogRecord {
+  const record = { seq, eventId: event.id, event: toLogEvent(event, seq) };
+  if (event.kind === 'message') return record;
+  return { ...record, entry: { connectionId: event.connectionId, entryId: event.entryId } };
+}
+
 /**
  * The fanout as the room's sequencer. The FIFO group hands it the room's events one at a
  * time, in order; it gives each the next `seq` and applies it to the roster, or drops it:
@@ -98,7 +105,7 @@ export async function logRoomEvent(
       if (left) preceding.push(left);
       continue;
     }
-    const record = { seq, eventId: event.id, event: toLogEvent(event, seq) };
+    const record = logRecordOf(event, seq);
     const result = await deps.log.append(event.roomId, record, decision.change);
     if (result === 'appended') return logged(seq, false);
   }
@@ -171,7 +178,7 @@ async function logSupersededLeft(
     new Date(event.at),
     entryEventId('left', member.entryId),
   ) as Extract<EntryEvent, { kind: 'left' }>;
-  const record = { seq, eventId: left.id, event: toLogEvent(left, seq) };
+  const record = logRecordOf(left, seq);
   const result = await deps.log.append(event.roomId, record, {
     kind: 'leave',
     connectionId: member.connectionId,

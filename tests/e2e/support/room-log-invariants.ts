@@ -94,14 +94,22 @@ export function checkRoom(roomId: string, log: Log, clients: ClientRecord[]): st
 
   for (const client of clients) {
     const mine = client.events.filter((e) => e.roomId === roomId);
-    const seen = new Set<unknown>();
+    const seen = new Map<unknown, string>();
     let lastSeq = 0;
     const received = new Map<number, Event>();
-    // 1. strictly increasing seq after dedup, each equal to the log's event at that seq.
+    // 1. strictly increasing seq after dedup, each equal to the log's event at that seq; every
+    //    repeat of an id the same event as its first copy.
     for (const event of mine) {
       if (!ROOM_TYPES.has(event.type ?? '') && event.type !== 'entered' && event.type !== 'exited') continue;
-      if (seen.has(event.id)) continue;
-      seen.add(event.id);
+      const first = seen.get(event.id);
+      if (first !== undefined) {
+        if (first !== JSON.stringify(event))
+          problems.push(
+            `${client.name}: a repeat of ${event.id} differs: ${JSON.stringify(event)} vs ${first}`,
+          );
+        continue;
+      }
+      seen.set(event.id, JSON.stringify(event));
       const seq = Number(event.seq);
       if (!(seq > lastSeq))
         problems.push(`${client.name}: ${event.type} ${event.id} at seq ${seq} after seq ${lastSeq}`);
@@ -222,9 +230,10 @@ export function checkRoom(roomId: string, log: Log, clients: ClientRecord[]): st
     if (client.openAtEnd) {
       // (The model acts in one room per client: errors carry no room id.)
       const count = (action: string) => client.sent.filter((s) => s.action === action).length;
+      // A redelivered record posts its entered / exited, or the notice of a dropped message,
+      // again with the same id: each id answers once.
       const errors = (action: string) =>
-        client.events.filter((e) => e.type === 'error' && e.action === action).length;
-      // A redelivered record posts its entered / exited again, with the same id.
+        new Set(client.events.filter((e) => e.type === 'error' && e.action === action).map((e) => e.id)).size;
       const distinct = (type: string) => new Set(mine.filter((e) => e.type === type).map((e) => e.id)).size;
       const entered = distinct('entered');
       const exited = distinct('exited');

@@ -15,6 +15,7 @@ import {
   handleRoomEvent,
   MAX_RESUME_EVENTS,
 } from '../../../functions/shared/use-cases/deliver-room-event';
+import { logRoomEvent } from '../../../functions/shared/use-cases/log-room-event';
 import {
   exitingEntry,
   joinedOf,
@@ -366,14 +367,14 @@ describe('handleRoomEvent', () => {
       await handleRoomEvent(deps(), joined);
       const message = messageOf(four.aku, 'hei');
       await handleRoomEvent(deps(), message);
-      const minniEntry = await exitingEntry(chat, minni, 'exited');
-      await handleRoomEvent(deps(), leftOf(minniEntry, 'exit'));
+      const minniLeft = leftOf(await exitingEntry(chat, minni, 'exited'), 'exit');
+      await handleRoomEvent(deps(), minniLeft);
       await exitingEntry(chat, four.hessu, 'exited');
       await handleRoomEvent(deps(), leftOf(four.hessu, 'exit'));
       const iines = await newcomer('Iines');
       await handleRoomEvent(deps(), joinedOf(iines));
       notifier.sends.length = 0;
-      return { ...four, minni, iines, joined, message };
+      return { ...four, minni, iines, joined, message, minniLeft };
     }
 
     it("sends the newcomer the entered of its seq: the roster at its joined, not today's", async () => {
@@ -389,6 +390,32 @@ describe('handleRoomEvent', () => {
         expect(only(other)).toMatchObject({ type: 'joined', seq: 5 });
       expect(to(iines)).toEqual([]);
       expect(report.seq).toBe(5);
+    });
+
+    it('reads what came after it from the log, not from a head another sandbox left behind in its cache', async () => {
+      const four = await roomOfFour();
+      const message = messageOf(four.aku, 'hei');
+      await handleRoomEvent(deps(), message);
+      const stale = chat.anotherLog();
+      await stale.head(ROOM); // this sandbox last saw the room at the message
+      await handleRoomEvent(deps(), leftOf(await exitingEntry(chat, four.hessu, 'exited'), 'exit'));
+      notifier.sends.length = 0;
+
+      await handleRoomEvent(deps({ log: stale }), message, { redelivered: true });
+
+      for (const member of four.all) expect(only(member)).toMatchObject({ type: 'message', seq: 5 });
+    });
+
+    it('sends a redelivered left exited to its leaver and left to the room at its seq, not to those that came since', async () => {
+      const { minni, mikki, aku, hessu, roope, iines, minniLeft: left } = await roomThatMovedOn();
+
+      await handleRoomEvent(deps(), left, { redelivered: true });
+
+      expect(only(minni)).toMatchObject({ type: 'exited', seq: 7, id: left.id });
+      for (const member of [mikki, aku, hessu, roope]) {
+        expect(only(member)).toMatchObject({ type: 'left', seq: 7, nickname: 'Minni' });
+      }
+      expect(to(iines)).toEqual([]);
     });
 
     it('posts a message to those in the room at its seq: those that left since too, not those that came since', async () => {
@@ -540,6 +567,45 @@ describe('handleRoomEvent', () => {
     ]);
     expect(report.seq).toBe(6);
   });
+
+  it.each([
+    ['after both were logged (the joined is a repeat)', 'both'],
+    ['between the two appends (the joined is logged now)', 'left only'],
+  ] as const)(
+    "posts a superseded entry's left again before its joined when the invocation that logged it died %s",
+    async (_when, logged) => {
+      const { mikki, aku } = await roomOfFour();
+      await exitingEntry(chat, mikki, 'exited'); // its left was parked, never logged
+      const again = await queuedEntry(chat, mikki.connectionId, ROOM, 'Mikki M');
+      const joined = joinedOf(again);
+      if (logged === 'both') await logRoomEvent(chat, joined);
+      else {
+        // The invocation logged the superseded left, then died before appending the joined.
+        const failingOnce = chat.anotherLog();
+        const append = failingOnce.append.bind(failingOnce);
+        let appends = 0;
+        failingOnce.append = async (...args) => {
+          if (++appends === 2) throw new Error('sandbox killed');
+          return append(...args);
+        };
+        await expect(logRoomEvent({ entries: chat.entries, log: failingOnce }, joined)).rejects.toThrow(
+          'killed',
+        );
+      }
+
+      await handleRoomEvent(deps(), joined, { redelivered: true });
+
+      expect(to(aku)).toEqual([
+        expect.objectContaining({
+          type: 'left',
+          seq: 5,
+          nickname: 'Mikki',
+          id: entryEventId('left', mikki.entryId),
+        }),
+        expect.objectContaining({ type: 'joined', seq: 6, nickname: 'Mikki M' }),
+      ]);
+    },
+  );
 
   describe('a broadcast', () => {
     it('splits the record into one record per shard, with its id, and posts nothing itself', async () => {

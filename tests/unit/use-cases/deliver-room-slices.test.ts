@@ -245,6 +245,35 @@ describe('a room delivered in slices', () => {
     ]);
   });
 
+  it("gives a redelivered joined's newcomer the entered of its seq, though it and another left since", async () => {
+    const [, aku] = await roomOf('Mikki', 'Aku', 'Hessu');
+    const { connectionId } = await registerConnection(chat, 'Minni');
+    const minni = await queuedEntry(chat, connectionId, ROOM, 'Minni');
+    const joined = joinedOf(minni);
+    await deliver(joined); // seq 4
+    await deliver(leftOf(await exitingEntry(chat, minni, 'exited'), 'exit')); // 5
+    await deliver(leftOf(await exitingEntry(chat, aku as Entry, 'exited'), 'exit')); // 6
+    notifier.sends.length = 0;
+    const calls = events.calls.length;
+
+    const report = await handleRoomEvent(deps(), joined, { redelivered: true });
+    // What the sequencer queued again (SQS drops it as a repeat within 5 minutes; later, it counts).
+    const carrying = events.calls
+      .slice(calls)
+      .flatMap((call) => call.events)
+      .filter((r): r is SliceRecord => r.kind === 'slice' && r.subject !== undefined);
+
+    expect(report.seq).toBe(4);
+    expect(carrying).toEqual([
+      expect.objectContaining({
+        subject: {
+          connectionId,
+          entered: { nickname: 'Minni', members: ['Aku', 'Hessu', 'Mikki', 'Minni'], memberCount: 4 },
+        },
+      }),
+    ]);
+  });
+
   it('removes a connection its slice finds gone, queuing its left', async () => {
     const [mikki, aku] = await roomOf('Mikki', 'Aku', 'Hessu');
     notifier.script((aku as Entry).connectionId, 'gone');

@@ -240,10 +240,19 @@ export function logItem(roomId: string, record: LogRecord, ttl: number): Item {
     seq: n(record.seq),
     eventId: s(record.eventId),
     event: s(JSON.stringify(record.event)),
+    ...(record.entry
+      ? { entryConnectionId: s(record.entry.connectionId), entryId: s(record.entry.entryId) }
+      : {}),
     ttl: n(ttl),
   };
 }
 
 export function toLogRecord(item: Item): LogRecord {
-  return { seq: num(item, 'seq'), eventId: str(item, 'eventId'), event: JSON.parse(str(item, 'event')) };
+  const record = {
+    seq: num(item, 'seq'),
+    eventId: str(item, 'eventId'),
+    event: JSON.parse(str(item, 'event')),
+  };
+  const [connectionId, entryId] = [item.entryConnectionId?.S, item.entryId?.S];
+  return connectionId && entryId ? { ...record, entry: { connectionId, entryId } } : record;
 }
