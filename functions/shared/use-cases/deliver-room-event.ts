@@ -153,8 +153,14 @@ export async function handleRoomEvent(
   // behind since (the rest of a crashed batch was logged after it).
   const roster = () =>
     outcome.replay ? onePage(rosterAt(deps.log, event.roomId, outcome.seq)) : deps.log.roster(event.roomId);
+  // A left logged just before (its entry superseded by this joined's) is the same
+  // connection's: it hears `exited`, as from any exit, and the others `left`.
   for (const earlier of preceding) {
-    merge(report, await post(deps, rosterPages(roster(), [frame(earlier)]), options));
+    const leaver = {
+      connectionId: event.connectionId,
+      reason: earlier.type === 'left' ? earlier.reason : '',
+    };
+    merge(report, await post(deps, leftRecipients(leaver, earlier, roster()), options));
   }
   const recipients: AsyncIterable<Recipient[]> =
     event.kind === 'joined'
@@ -242,17 +248,17 @@ async function* rosterPages(roster: AsyncIterable<Member[]>, payloads: string[],
 }
 
 async function* leftRecipients(
-  event: Extract<EntryEvent, { kind: 'left' }>,
+  leaver: { connectionId: string; reason: string },
   logged: RoomLogEvent,
   roster: AsyncIterable<Member[]>,
 ): AsyncGenerator<Recipient[]> {
   // The leaver hears `exited` after every event that came before its exit; a connection
   // that is gone (disconnect, 410) cannot hear anything.
-  if (event.reason === 'exit') {
-    const exited = serverEvent({ type: 'exited', roomId: event.roomId, seq: logged.seq }, logged);
-    yield [{ connectionId: event.connectionId, payloads: [frame(exited)] }];
+  if (leaver.reason === 'exit') {
+    const exited = serverEvent({ type: 'exited', roomId: logged.roomId, seq: logged.seq }, logged);
+    yield [{ connectionId: leaver.connectionId, payloads: [frame(exited)] }];
   }
-  yield* rosterPages(roster, [frame(logged)], event.connectionId);
+  yield* rosterPages(roster, [frame(logged)], leaver.connectionId);
 }
 
 /**

@@ -556,6 +556,7 @@ describe('handleRoomEvent', () => {
 
     const report = await handleRoomEvent(deps(), joinedOf(again));
 
+    expect(to(mikki)[0]).toMatchObject({ type: 'exited', seq: 5, id: entryEventId('left', mikki.entryId) });
     expect(to(aku)).toEqual([
       expect.objectContaining({
         type: 'left',
@@ -595,6 +596,7 @@ describe('handleRoomEvent', () => {
 
       await handleRoomEvent(deps(), joined, { redelivered: true });
 
+      expect(to(mikki)[0]).toMatchObject({ type: 'exited', seq: 5, id: entryEventId('left', mikki.entryId) });
       expect(to(aku)).toEqual([
         expect.objectContaining({
           type: 'left',
@@ -606,6 +608,22 @@ describe('handleRoomEvent', () => {
       ]);
     },
   );
+
+  it("repeats a connection's own exit as the exited it got, not as left, before a redelivered joined of its next entry", async () => {
+    const { mikki, aku } = await roomOfFour();
+    const left = leftOf(await exitingEntry(chat, mikki, 'exited'), 'exit');
+    await handleRoomEvent(deps(), left); // seq 5
+    const joined = joinedOf(await queuedEntry(chat, mikki.connectionId, ROOM, 'Mikki M'));
+    await handleRoomEvent(deps(), joined); // seq 6
+    const exited = to(mikki).find((e) => e.id === left.id);
+    notifier.sends.length = 0;
+
+    await handleRoomEvent(deps(), joined, { redelivered: true });
+
+    expect(exited).toMatchObject({ type: 'exited', seq: 5 });
+    expect(to(mikki).filter((e) => e.id === left.id)).toEqual([exited]);
+    expect(to(aku)[0]).toMatchObject({ type: 'left', seq: 5, id: left.id });
+  });
 
   describe('a broadcast', () => {
     it('splits the record into one record per shard, with its id, and posts nothing itself', async () => {
